@@ -1,0 +1,35 @@
+// Error types shared by every layer. The CLI prints `err.message` as the one
+// line the user sees, so every message must name what failed and where.
+
+/** A failure the user caused or can fix: bad flags, bad config, missing container. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** config.json failed schema or semantic validation. `pointer` is a JSON pointer. */
+export class ConfigError extends UserError {
+  constructor(
+    readonly file: string,
+    readonly pointer: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${pointer || '/'}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A failed system call, carrying the call, errno name and the object involved. */
+export class SyscallError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errnoName: string,
+    readonly errno: number,
+    readonly subject?: string,
+  ) {
+    super(subject === undefined ? `${call}: ${errnoName}` : `${call}(${subject}): ${errnoName}`);
+    this.name = 'SyscallError';
+  }
+}
