@@ -1,0 +1,202 @@
+// Semantic rules for the `linux` object of config.json (config-linux.md).
+// See semantic.ts for what belongs here and what does not.
+
+import { fail, pointer, requireAbsolute, requireNonEmptyKeys, requireProperty } from './check-util';
+import type {
+  Linux,
+  LinuxIDMapping,
+  LinuxIntelRdt,
+  LinuxMemoryPolicy,
+  LinuxResources,
+  LinuxSeccomp,
+  NamespaceType,
+} from './types';
+
+const CLOCKS = ['monotonic', 'boottime'];
+/** Seccomp actions that can return an errno (config-linux.md "Seccomp"). */
+const ERRNO_ACTIONS = ['SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE'];
+/** A syscall has six argument registers. */
+const MAX_SYSCALL_ARGS = 6;
+/** set_mempolicy(2): these modes take no node mask, these need a non-empty one. */
+const MODES_WITHOUT_NODES = ['MPOL_DEFAULT', 'MPOL_LOCAL'];
+const MODES_WITH_NODES = ['MPOL_BIND', 'MPOL_INTERLEAVE', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED_MANY'];
+/** IFNAMSIZ is 16 including the terminating NUL. */
+const MAX_IFNAME = 15;
+
+/** True if linux.namespaces lists `type` (created or joined). */
+export function hasNamespace(linux: Linux | undefined, type: NamespaceType): boolean {
+  return linux?.namespaces?.some((ns) => ns.type === type) ?? false;
+}
+
+/** True if the container gets a new namespace of `type` (listed without a path). */
+function createsNamespace(linux: Linux, type: NamespaceType): boolean {
+  return linux.namespaces?.some((ns) => ns.type === type && ns.path === undefined) ?? false;
+}
+
+export function checkLinux(linux: Linux): void {
+  checkNamespaces(linux);
+  checkIdMappings(linux);
+  checkTimeOffsets(linux);
+  linux.devices?.forEach((d, i) => {
+    const ptr = pointer('linux', 'devices', i);
+    requireAbsolute(d.path, `${ptr}/path`);
+    if (d.type !== 'p') {
+      requireProperty(d, 'major', ptr);
+      requireProperty(d, 'minor', ptr);
+    }
+  });
+  checkNetDevices(linux);
+  if (linux.resources !== undefined) checkResources(linux.resources);
+  if (linux.seccomp !== undefined) checkSeccomp(linux.seccomp);
+  linux.maskedPaths?.forEach((p, i) => requireAbsolute(p, pointer('linux', 'maskedPaths', i)));
+  linux.readonlyPaths?.forEach((p, i) => requireAbsolute(p, pointer('linux', 'readonlyPaths', i)));
+  requireNonEmptyKeys(linux.sysctl, '/linux/sysctl');
+  if (linux.personality !== undefined) {
+    requireProperty(linux.personality, 'domain', '/linux/personality');
+    // "Currently no flag values are supported", so any flag is an unsupported value.
+    const flag = linux.personality.flags?.[0];
+    if (flag !== undefined) fail('/linux/personality/flags/0', `unsupported personality flag ${JSON.stringify(flag)}`);
+  }
+  if (linux.intelRdt !== undefined) checkIntelRdt(linux.intelRdt);
+  if (linux.memoryPolicy !== undefined) checkMemoryPolicy(linux.memoryPolicy);
+}
+
+function checkNamespaces(linux: Linux): void {
+  const seen = new Map<string, number>();
+  linux.namespaces?.forEach((ns, i) => {
+    const ptr = pointer('linux', 'namespaces', i);
+    if (seen.has(ns.type)) fail(`${ptr}/type`, `duplicate namespace "${ns.type}"`);
+    seen.set(ns.type, i);
+    // "This value MUST be an absolute path in the runtime mount namespace."
+    if (ns.path !== undefined) requireAbsolute(ns.path, `${ptr}/path`);
+  });
+}
+
+function checkIdMappings(linux: Linux): void {
+  const uid = linux.uidMappings ?? [];
+  const gid = linux.gidMappings ?? [];
+  if (createsNamespace(linux, 'user')) {
+    // A new user namespace without maps leaves every id unmapped (nobody);
+    // nothing in the container could work. Joining one (path set) needs none.
+    if (uid.length === 0) fail('/linux', 'a new user namespace needs uidMappings');
+    if (gid.length === 0) fail('/linux', 'a new user namespace needs gidMappings');
+  } else if (!hasNamespace(linux, 'user')) {
+    if (uid.length > 0) fail('/linux/uidMappings', 'needs a "user" entry in /linux/namespaces');
+    if (gid.length > 0) fail('/linux/gidMappings', 'needs a "user" entry in /linux/namespaces');
+  }
+  checkMapSizes(uid, '/linux/uidMappings');
+  checkMapSizes(gid, '/linux/gidMappings');
+}
+
+// The kernel rejects a uid_map/gid_map line with a zero count.
+function checkMapSizes(maps: LinuxIDMapping[], ptr: string): void {
+  maps.forEach((m, i) => {
+    if (m.size === 0) fail(`${ptr}/${i}/size`, 'must be greater than 0');
+  });
+}
+
+function checkTimeOffsets(linux: Linux): void {
+  const offsets = linux.timeOffsets;
+  if (offsets === undefined) return;
+  for (const [clock, off] of Object.entries(offsets)) {
+    const ptr = pointer('linux', 'timeOffsets', clock);
+    if (!CLOCKS.includes(clock)) fail(ptr, `unknown clock (allowed: ${CLOCKS.join(', ')})`);
+    // time_namespaces(7): nanoseconds must be below one second.
+    if ((off?.nanosecs ?? 0) >= 1e9) fail(`${ptr}/nanosecs`, 'must be less than 1000000000');
+  }
+  // Offsets can only be written to a time namespace that no process has
+  // entered yet, i.e. one this container creates.
+  if (Object.keys(offsets).length > 0 && !createsNamespace(linux, 'time')) {
+    fail('/linux/timeOffsets', 'needs a new time namespace (a "time" entry without path in /linux/namespaces)');
+  }
+}
+
+function checkNetDevices(linux: Linux): void {
+  const devs = linux.netDevices;
+  if (devs === undefined || Object.keys(devs).length === 0) return;
+  // Moving an interface into the runtime's own network namespace is meaningless.
+  if (!hasNamespace(linux, 'network')) fail('/linux/netDevices', 'needs a "network" entry in /linux/namespaces');
+  for (const [host, dev] of Object.entries(devs)) {
+    const ptr = pointer('linux', 'netDevices', host);
+    checkIfName(host, ptr);
+    if (dev.name !== undefined) checkIfName(dev.name, `${ptr}/name`);
+  }
+}
+
+function checkIfName(name: string, ptr: string): void {
+  if (name === '' || name === '.' || name === '..' || name.length > MAX_IFNAME || /[/\s:]/.test(name)) {
+    fail(ptr, `${JSON.stringify(name)} is not a valid network interface name`);
+  }
+}
+
+function checkResources(r: LinuxResources): void {
+  r.devices?.forEach((d, i) => {
+    const ptr = pointer('linux', 'resources', 'devices', i);
+    if (d.type !== undefined && !['a', 'c', 'b'].includes(d.type)) {
+      fail(`${ptr}/type`, 'must be one of "a", "c", "b"');
+    }
+    if (d.access !== undefined && !/^[rwm]*$/.test(d.access)) {
+      fail(`${ptr}/access`, 'must be a combination of "r", "w" and "m"');
+    }
+  });
+  const swappiness = r.memory?.swappiness;
+  if (swappiness !== undefined && swappiness > 100) {
+    fail('/linux/resources/memory/swappiness', 'must be between 0 and 100');
+  }
+  const cpu = r.cpu;
+  if (cpu?.burst !== undefined && cpu.quota !== undefined && cpu.quota > 0 && cpu.burst > cpu.quota) {
+    fail('/linux/resources/cpu/burst', `must not be larger than quota (${cpu.quota})`);
+  }
+  r.blockIO?.weightDevice?.forEach((w, i) => {
+    if (w.weight === undefined && w.leafWeight === undefined) {
+      fail(pointer('linux', 'resources', 'blockIO', 'weightDevice', i), 'must have weight or leafWeight');
+    }
+  });
+  for (const key of ['throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'] as const) {
+    r.blockIO?.[key]?.forEach((t, i) => requireProperty(t, 'rate', pointer('linux', 'resources', 'blockIO', key, i)));
+  }
+  for (const [dev, limits] of Object.entries(r.rdma ?? {})) {
+    if (limits.hcaHandles === undefined && limits.hcaObjects === undefined) {
+      fail(pointer('linux', 'resources', 'rdma', dev), 'must have hcaHandles or hcaObjects');
+    }
+  }
+  requireNonEmptyKeys(r.unified, '/linux/resources/unified');
+}
+
+function checkSeccomp(s: LinuxSeccomp): void {
+  // "This field MUST NOT be set if listenerPath is not set."
+  if (s.listenerMetadata !== undefined && s.listenerPath === undefined) {
+    fail('/linux/seccomp', "listenerMetadata needs property 'listenerPath'");
+  }
+  // "When the action doesn't support an errno, the runtime MUST print an error and fail."
+  if (s.defaultErrnoRet !== undefined && !ERRNO_ACTIONS.includes(s.defaultAction)) {
+    fail('/linux/seccomp/defaultErrnoRet', `is not allowed with defaultAction "${s.defaultAction}"`);
+  }
+  s.syscalls?.forEach((sc, i) => {
+    const ptr = pointer('linux', 'seccomp', 'syscalls', i);
+    if (sc.errnoRet !== undefined && !ERRNO_ACTIONS.includes(sc.action)) {
+      fail(`${ptr}/errnoRet`, `is not allowed with action "${sc.action}"`);
+    }
+    sc.args?.forEach((a, j) => {
+      if (a.index >= MAX_SYSCALL_ARGS) fail(`${ptr}/args/${j}/index`, `must be less than ${MAX_SYSCALL_ARGS}`);
+    });
+  });
+}
+
+function checkIntelRdt(rdt: LinuxIntelRdt): void {
+  // Each element is one line of the resctrl schemata file.
+  rdt.schemata?.forEach((line, i) => {
+    if (line.includes('\n')) fail(pointer('linux', 'intelRdt', 'schemata', i), 'must not contain a newline');
+  });
+}
+
+function checkMemoryPolicy(mp: LinuxMemoryPolicy): void {
+  requireProperty(mp, 'mode', '/linux/memoryPolicy');
+  const hasNodes = (mp.nodes ?? '') !== '';
+  if (MODES_WITHOUT_NODES.includes(mp.mode) && hasNodes) {
+    fail('/linux/memoryPolicy/nodes', `must be empty for mode "${mp.mode}"`);
+  }
+  if (MODES_WITH_NODES.includes(mp.mode) && !hasNodes) {
+    fail('/linux/memoryPolicy', `must have required property 'nodes' for mode "${mp.mode}"`);
+  }
+}
