@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail, pointer, requireAbsolute, requireNonEmptyKeys, requireProperty } from './check-util';
+import { LINUX_RLIMITS } from './rlimits';
 import { checkLinux, hasNamespace } from './semantic-linux';
 import type { Hooks, Mount, Process, Spec } from './types';
 
@@ -100,6 +101,7 @@ function checkProcess(p: Process): void {
   const seen = new Map<string, number>();
   p.rlimits?.forEach((r, i) => {
     const ptr = pointer('process', 'rlimits', i);
+    if (!Object.prototype.hasOwnProperty.call(LINUX_RLIMITS, r.type)) fail(`${ptr}/type`, `unknown rlimit "${r.type}"`);
     const prev = seen.get(r.type);
     if (prev !== undefined) fail(`${ptr}/type`, `duplicate rlimit "${r.type}" (first at index ${prev})`);
     seen.set(r.type, i);

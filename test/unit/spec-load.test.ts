@@ -247,6 +247,11 @@ const semanticCases: SemanticCase[] = [
     message: 'config.json: /process/rlimits/2/type: duplicate rlimit "RLIMIT_NOFILE" (first at index 0)',
   },
   {
+    name: 'rlimit the kernel does not have',
+    edit: (c) => (c.process!.rlimits![1]!.type = 'RLIMIT_FOO'),
+    message: 'config.json: /process/rlimits/1/type: unknown rlimit "RLIMIT_FOO"',
+  },
+  {
     name: 'rlimit soft above hard',
     edit: (c) => (c.process!.rlimits![0]!.soft = 5000),
     message: 'config.json: /process/rlimits/0/soft: must not be greater than hard (4096)',
