@@ -26,7 +26,13 @@ let validator: GeneratedValidator | undefined;
 function generated(): GeneratedValidator {
   if (validator === undefined) {
     // The file exists only after `node hack/compile-schema.js` (part of `npm run build`).
-    validator = require('./generated/config-validator') as GeneratedValidator;
+    try {
+      validator = require('./generated/config-validator') as GeneratedValidator;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'MODULE_NOT_FOUND') throw e;
+      throw new Error('config validator not built: run `node hack/compile-schema.js` after tsc');
+    }
   }
   return validator;
 }
