@@ -1,0 +1,74 @@
+// Forking a Node process so that the child can go on running JavaScript.
+// DESIGN.md section 1 has the measurements behind each rule here:
+//  - V8 marks its heap MADV_DONTFORK, so every mapping is flipped to
+//    MADV_DOFORK before fork() or the child has no heap;
+//  - a GC during that pass can map new DONTFORK pages, so after fork() the
+//    parent checks /proc/self/smaps and, if any range still says `dc`, kills
+//    the child and forks again. The child waits on a pipe for the verdict.
+import { readFileSync } from 'node:fs';
+import { libc } from './libc';
+import { makePipe, readFd, writeFd, closeFd } from './fd';
+import { rawFork, exitNow, sendSignal, waitPid } from './proc';
+
+const madvise = libc.func('int madvise(uint64_t addr, uint64_t len, int advice)');
+const MADV_DOFORK = 11;
+const MAX_ATTEMPTS = 20;
+
+function markAllMappingsForkable(): void {
+  const maps = readFileSync('/proc/self/maps', 'latin1');
+  let start = 0;
+  while (start < maps.length) {
+    let end = maps.indexOf('\n', start);
+    if (end < 0) end = maps.length;
+    const dash = maps.indexOf('-', start);
+    const space = maps.indexOf(' ', dash);
+    if (dash > start && space > dash && space < end) {
+      const from = BigInt('0x' + maps.slice(start, dash));
+      const to = BigInt('0x' + maps.slice(dash + 1, space));
+      madvise(from, to - from, MADV_DOFORK); // errors (e.g. on [vsyscall]) do not matter
+    }
+    start = end + 1;
+  }
+}
+
+function someMappingStillDontfork(): boolean {
+  return /^VmFlags:.* dc/m.test(readFileSync('/proc/self/smaps', 'latin1'));
+}
+
+/**
+ * fork() for a Node process. Returns the child's pid in the parent and 0 in
+ * the child. The child must only make synchronous calls and end with _exit.
+ *
+ * With `retry: false` (the first fork into a new pid namespace, whose death
+ * would end the namespace) a child found unsafe after the fork is killed and
+ * an error thrown instead of forking again.
+ */
+export function forkChild(options: { retry: boolean } = { retry: true }): number {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    markAllMappingsForkable();
+    // Checking before as well as after makes the after-check rarely fire,
+    // which matters where a retry is impossible.
+    if (someMappingStillDontfork()) continue;
+    const verdict = makePipe();
+    const pid = rawFork();
+    if (pid === 0) {
+      closeFd(verdict.write);
+      const answer = readFd(verdict.read, 1);
+      if (answer.length !== 1 || answer[0] !== 0x67 /* 'g' */) exitNow(120);
+      closeFd(verdict.read);
+      return 0;
+    }
+    closeFd(verdict.read);
+    if (someMappingStillDontfork()) {
+      sendSignal(pid, 9);
+      waitPid(pid);
+      closeFd(verdict.write);
+      if (!options.retry) throw new Error('fork: the child may lack part of the heap (a GC ran during fork); try again');
+      continue;
+    }
+    writeFd(verdict.write, 'g');
+    closeFd(verdict.write);
+    return pid;
+  }
+  throw new Error(`fork: heap could not be made forkable after ${MAX_ATTEMPTS} attempts`);
+}

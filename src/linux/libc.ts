@@ -1,0 +1,46 @@
+// The one place koffi loads libc. Every C declaration in the project lives in
+// a file of src/linux/ and is made through `libc.func`.
+import koffi from 'koffi';
+import { constants } from 'node:os';
+import { SyscallError } from '../errors';
+
+export const libc = koffi.load('libc.so.6');
+export { koffi };
+
+const errnoNames = new Map<number, string>();
+for (const [name, value] of Object.entries(constants.errno)) {
+  if (!errnoNames.has(value)) errnoNames.set(value, name);
+}
+
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `errno ${errno}`;
+}
+
+/** The errno left by the last koffi call on this thread. */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+export function syscallError(call: string, subject?: string, errno = lastErrno()): SyscallError {
+  return new SyscallError(call, errnoName(errno), errno, subject);
+}
+
+/** Throws a SyscallError when a libc call returned -1 (or a negative value). */
+export function check<T extends number | bigint>(ret: T, call: string, subject?: string): T {
+  if (ret < 0) throw syscallError(call, subject);
+  return ret;
+}
+
+/** Syscall numbers for calls glibc does not wrap, per architecture. */
+const SYSCALLS: Record<string, Record<string, number>> = {
+  x64: { pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424 },
+  arm64: { pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424 },
+};
+
+export function syscallNumber(name: string): number {
+  const n = SYSCALLS[process.arch]?.[name];
+  if (n === undefined) throw new Error(`no syscall number for ${name} on ${process.arch}`);
+  return n;
+}
+
+export const rawSyscall = libc.func('long syscall(long number, ...)') as (...args: unknown[]) => number;

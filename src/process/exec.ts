@@ -1,0 +1,63 @@
+// The last steps of the init: find the program, give the process a clean
+// slate (what Node left behind, DESIGN.md 1.5), and execve it.
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { UserError } from '../errors';
+import { closeFrom, isOpen, setCloexec, setNonblocking } from '../linux/fd';
+import { resetSignals } from '../linux/proc';
+
+/** Finds `name` the way execvp would, with the container's PATH; throws runc's words. */
+export function lookPath(name: string, env: string[]): string {
+  if (name.includes('/')) {
+    if (!isExecutableFile(name)) throw new UserError(`exec: "${name}": stat ${name}: no such file or directory`);
+    return name;
+  }
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const dir of pathVar.split(':')) {
+    const candidate = `${dir === '' ? '.' : dir}/${name}`;
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  throw new UserError(`exec: "${name}": executable file not found in $PATH`);
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The environment with HOME added from the container's /etc/passwd when missing. */
+export function withHome(env: string[], uid: number): string[] {
+  if (env.some((e) => e.startsWith('HOME='))) return env;
+  return [...env, `HOME=${homeOf(uid)}`];
+}
+
+function homeOf(uid: number): string {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const fields = line.split(':');
+      if (fields.length >= 6 && Number(fields[2]) === uid && fields[5]) return fields[5];
+    }
+  } catch {
+    // no passwd file in the image
+  }
+  return '/';
+}
+
+/**
+ * Undo what Node did to the process: stdio marked close-on-exec and
+ * non-blocking, signals ignored or blocked; close every other descriptor but
+ * the preserved ones (fds 3 .. 3+preserveFds-1).
+ */
+export function cleanProcessForExec(preserveFds: number): void {
+  for (let fd = 0; fd < 3 + preserveFds; fd++) {
+    if (!isOpen(fd)) continue;
+    setCloexec(fd, false);
+    if (fd < 3) setNonblocking(fd, false);
+  }
+  closeFrom(3 + preserveFds);
+  resetSignals();
+}

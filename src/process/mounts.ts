@@ -1,0 +1,118 @@
+// Mounting each config.json `mounts` entry inside the rootfs (run by the
+// container init, in its own mount namespace, before pivot_root).
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Mount } from '../spec/types';
+import { mountFs, currentMountFlags } from '../linux/mount';
+import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } from '../linux/mount-options';
+import { SyscallError } from '../errors';
+import { secureJoin } from './secure-join';
+
+export interface MountContext {
+  rootfs: string;
+  bundle: string;
+}
+
+export function mountEntry(entry: Mount, ctx: MountContext): void {
+  const options = parseMountOptions(entry.options);
+  const target = secureJoin(ctx.rootfs, entry.destination);
+  const isBind = entry.type === 'bind' || (options.flags & MS.BIND) !== 0;
+  if (isBind) {
+    bindMount(entry, options, target, ctx);
+  } else if (entry.type === 'cgroup') {
+    mkdirSync(target, { recursive: true });
+    mountCgroupTree(options, target);
+  } else {
+    mkdirSync(target, { recursive: true });
+    const type = entry.type ?? 'none';
+    mountFs(entry.source ?? type, target, type, options.flags, options.data.join(','));
+  }
+  for (const propagation of options.propagation) mountFs('', target, '', propagation);
+}
+
+function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ctx: MountContext): void {
+  const source = entry.source ?? '';
+  const sourcePath = isAbsolute(source) ? source : resolve(ctx.bundle, source);
+  const sourceIsDir = statSync(sourcePath).isDirectory();
+  createMountpoint(target, sourceIsDir);
+  mountFs(sourcePath, target, 'bind', options.flags & (MS.BIND | MS.REC));
+  if ((options.flags & BIND_REMOUNT_FLAGS) !== 0 || options.cleared !== 0) {
+    remountBind(target, options.flags & BIND_REMOUNT_FLAGS);
+  }
+}
+
+/** A bind mount takes its flags only from a second, MS_REMOUNT call. */
+export function remountBind(target: string, flags: number): void {
+  const base = MS.BIND | MS.REMOUNT;
+  try {
+    mountFs('', target, '', base | flags);
+  } catch (err) {
+    // In a user namespace the flags the source mount carries are locked and
+    // must be repeated; retry with them added.
+    if (!(err instanceof SyscallError) || err.errnoName !== 'EPERM') throw err;
+    mountFs('', target, '', base | flags | currentMountFlags(target));
+  }
+}
+
+function createMountpoint(target: string, isDir: boolean): void {
+  if (isDir) {
+    mkdirSync(target, { recursive: true });
+    return;
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    statSync(target);
+  } catch {
+    closeSync(openSync(target, 'a', 0o644));
+  }
+}
+
+interface CgroupHierarchy {
+  /** Directory name under /sys/fs/cgroup, e.g. "cpu" or "unified". */
+  name: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** The super options naming the controllers, e.g. "cpu,cpuacct" or "name=systemd". */
+  controllers: string;
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** The cgroup hierarchies mounted on the host (read before pivot_root). */
+function hostCgroupHierarchies(): CgroupHierarchy[] {
+  const found: CgroupHierarchy[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountPoint = line.slice(0, sep).split(' ')[4];
+    const [fstype, , superOptions] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    if (mountPoint === CGROUP_ROOT) return [{ name: '', fstype: 'cgroup2', controllers: '' }];
+    if (!mountPoint.startsWith(CGROUP_ROOT + '/')) continue;
+    const controllers = superOptions
+      .split(',')
+      .filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent') && o !== 'clone_children')
+      .join(',');
+    found.push({ name: mountPoint.slice(CGROUP_ROOT.length + 1), fstype, controllers });
+  }
+  return found;
+}
+
+/**
+ * A `cgroup` mount shows the container the host's layout: one cgroup2 mount
+ * on a unified host; a tmpfs holding one mount per v1 hierarchy otherwise.
+ */
+function mountCgroupTree(options: ParsedMountOptions, target: string): void {
+  const flags = options.flags & ~MS.RDONLY;
+  const hierarchies = hostCgroupHierarchies();
+  if (hierarchies.length === 1 && hierarchies[0].name === '') {
+    mountFs('cgroup2', target, 'cgroup2', options.flags);
+    return;
+  }
+  mountFs('tmpfs', target, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755');
+  for (const h of hierarchies) {
+    const dir = `${target}/${h.name}`;
+    mkdirSync(dir, { recursive: true });
+    mountFs(h.fstype, dir, h.fstype, flags | (options.flags & MS.RDONLY), h.controllers);
+  }
+  if (options.flags & MS.RDONLY) mountFs('', target, '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+}

@@ -1,0 +1,72 @@
+// What the parent decides before forking (crun's rule: the parent does the
+// thinking, the children only apply). Pure, so the ordering rules are unit-tested.
+import type { Spec } from '../spec/types';
+import type { NamespaceKind } from '../linux/namespaces';
+import { UserError } from '../errors';
+
+export interface ContainerPlan {
+  id: string;
+  spec: Spec;
+  /** Absolute bundle directory. */
+  bundle: string;
+  /** Absolute, symlink-free rootfs directory. */
+  rootfs: string;
+  fifoPath: string;
+  noPivot: boolean;
+  preserveFds: number;
+  /** Namespaces joined by path, in the order they must be joined (user first). */
+  join: Array<{ kind: NamespaceKind; path: string }>;
+  /** Namespaces created new, user excluded (it is made first, on its own). */
+  create: NamespaceKind[];
+  newUserNamespace: boolean;
+  /** True when the container runs in a user namespace, new or joined. */
+  inUserNamespace: boolean;
+  hasMountNamespace: boolean;
+}
+
+export interface PlanOptions {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  fifoPath: string;
+  noPivot: boolean;
+  preserveFds: number;
+}
+
+export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
+  const namespaces = spec.linux?.namespaces ?? [];
+  const joined = namespaces.filter((ns) => ns.path);
+  const join = [...joined.filter((ns) => ns.type === 'user'), ...joined.filter((ns) => ns.type !== 'user')].map((ns) => ({
+    kind: ns.type as NamespaceKind,
+    path: ns.path as string,
+  }));
+  const fresh = namespaces.filter((ns) => !ns.path).map((ns) => ns.type as NamespaceKind);
+  const kinds = new Set(namespaces.map((ns) => ns.type));
+  const hasMountNamespace = kinds.has('mount');
+  if (!hasMountNamespace && (spec.mounts ?? []).length > 0) {
+    throw new UserError('config.json: /mounts: mounts need a mount namespace (add {"type": "mount"} to /linux/namespaces)');
+  }
+  if ((spec.hostname || spec.domainname) && !kinds.has('uts')) {
+    throw new UserError(`config.json: /${spec.hostname ? 'hostname' : 'domainname'}: setting it needs a uts namespace`);
+  }
+  return {
+    ...options,
+    spec,
+    join,
+    create: fresh.filter((k) => k !== 'user'),
+    newUserNamespace: fresh.includes('user'),
+    inUserNamespace: kinds.has('user'),
+    hasMountNamespace,
+  };
+}
+
+/** The host uid and gid that the container's root maps to (the exec fifo's owner). */
+export function hostIdsOfContainerRoot(spec: Spec): { uid: number; gid: number } {
+  const toHost = (maps: Array<{ containerID: number; hostID: number; size: number }> | undefined): number => {
+    for (const m of maps ?? []) if (m.containerID === 0 && m.size > 0) return m.hostID;
+    return 0;
+  };
+  const userNs = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'user' && !ns.path);
+  if (!userNs) return { uid: 0, gid: 0 };
+  return { uid: toHost(spec.linux?.uidMappings), gid: toHost(spec.linux?.gidMappings) };
+}

@@ -1,0 +1,52 @@
+// Reading /proc about a process: its start time (to tell a reused pid from
+// the container's), whether it is alive, and waiting for it to go.
+import { readFileSync } from 'node:fs';
+import { waitPid, WNOHANG } from '../linux/proc';
+
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  startTime: number;
+}
+
+export function readProcStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // The command name may hold spaces and parentheses: fields start after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0], ppid: Number(fields[1]), startTime: Number(fields[19]) };
+}
+
+/** True when `pid` is a live (non-zombie) process that started at `startTime`. */
+export function isSameLiveProcess(pid: number, startTime: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== null && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+export function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/**
+ * Waits until `pid` is dead (gone or a zombie), reaping it when it is our
+ * child. Gives up after `timeoutMs`, returning false.
+ */
+export function waitUntilGone(pid: number, timeoutMs = 10000): boolean {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    try {
+      waitPid(pid, WNOHANG);
+    } catch {
+      // not our child: someone else reaps it
+    }
+    const stat = readProcStat(pid);
+    if (stat === null || stat.state === 'Z' || stat.state === 'X') return true;
+    if (Date.now() > deadline) return false;
+    sleepMs(delay);
+  }
+}

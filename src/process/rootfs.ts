@@ -1,0 +1,82 @@
+// The container's root filesystem, built by the init in its own mount
+// namespace: propagation, the rootfs bind, the config's mounts, /dev, then
+// pivot_root (or chroot with --no-pivot) and the read-only remount.
+import { readFileSync, mkdirSync } from 'node:fs';
+import type { Spec } from '../spec/types';
+import { mountFs, pivotRoot, changeRoot, unmount, MNT_DETACH } from '../linux/mount';
+import { changeDir } from '../linux/proc';
+import { MS, propagationFlag } from '../linux/mount-options';
+import { mountEntry, remountBind } from './mounts';
+import { createDevices, createDevLinks, devicesToCreate } from './devices';
+import { secureJoin } from './secure-join';
+
+export interface RootfsPlan {
+  spec: Spec;
+  rootfs: string;
+  bundle: string;
+  noPivot: boolean;
+  inUserNamespace: boolean;
+}
+
+/** Everything up to and including the switch into the new root. */
+export function buildRootfs(plan: RootfsPlan): void {
+  const { spec, rootfs } = plan;
+  const rootPropagation = spec.linux?.rootfsPropagation;
+  mountFs('', '/', '', rootPropagation ? (propagationFlag(rootPropagation) as number) | MS.REC : MS.SLAVE | MS.REC);
+  makeParentMountPrivate(rootfs);
+  mountFs(rootfs, rootfs, 'bind', MS.BIND | MS.REC);
+  const mounts = spec.mounts ?? [];
+  for (const entry of mounts) mountEntry(entry, { rootfs, bundle: plan.bundle });
+  if (!bindsHostDev(spec)) {
+    createDevices(rootfs, devicesToCreate(spec.linux?.devices), plan.inUserNamespace);
+    createDevLinks(rootfs, mounts.some((m) => m.destination === '/dev/pts' && m.type === 'devpts'));
+  }
+  const cwd = spec.process?.cwd;
+  if (cwd) mkdirSync(secureJoin(rootfs, cwd), { recursive: true, mode: 0o755 });
+  if (plan.noPivot) switchByChroot(rootfs);
+  else switchByPivot(rootfs);
+}
+
+/** After the switch: the propagation the config asked for, and a read-only root. */
+export function finishRootfs(spec: Spec): void {
+  const rootPropagation = spec.linux?.rootfsPropagation;
+  if (rootPropagation) mountFs('', '/', '', propagationFlag(rootPropagation) as number);
+  if (spec.root?.readonly) remountBind('/', MS.RDONLY);
+}
+
+function bindsHostDev(spec: Spec): boolean {
+  return (spec.mounts ?? []).some(
+    (m) => m.destination === '/dev' && (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')),
+  );
+}
+
+function switchByPivot(rootfs: string): void {
+  changeDir(rootfs);
+  pivotRoot('.', '.');
+  // The old root now sits under the new one; keep our unmount from
+  // propagating to the host, then detach it.
+  mountFs('', '.', '', MS.SLAVE | MS.REC);
+  unmount('.', MNT_DETACH);
+  changeDir('/');
+}
+
+function switchByChroot(rootfs: string): void {
+  changeDir(rootfs);
+  changeRoot('.');
+  changeDir('/');
+}
+
+/**
+ * pivot_root refuses a new root whose parent mount is shared; make the mount
+ * that holds the rootfs private (in this namespace only).
+ */
+function makeParentMountPrivate(rootfs: string): void {
+  let best = '/';
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mountPoint = line.split(' ')[4];
+    if (!mountPoint) continue;
+    const inside = rootfs === mountPoint || rootfs.startsWith(mountPoint === '/' ? '/' : mountPoint + '/');
+    if (inside && mountPoint.length > best.length) best = mountPoint;
+  }
+  mountFs('', best, '', MS.PRIVATE);
+}

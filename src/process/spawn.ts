@@ -1,0 +1,53 @@
+// The parent's side of making a container process: fork stage 1, answer its
+// requests, and return the init's pid once the init reports `ready`.
+import { forkChild } from '../linux/fork';
+import { closeFd } from '../linux/fd';
+import { sendSignal, waitPid, type WaitResult } from '../linux/proc';
+import type { ContainerPlan } from './plan';
+import { writeIdMappings } from './id-mappings';
+import { runStage1 } from './stage1';
+import { MessageReader, openSyncChannel, sendMessage, type ChildMessage } from './sync';
+import { UserError } from '../errors';
+import { waitUntilGone } from './proc-info';
+
+/** Creates the container's init, set up and blocked on the exec fifo. Returns its pid. */
+export function spawnContainerInit(plan: ContainerPlan): number {
+  const channel = openSyncChannel();
+  const stage1 = forkChild();
+  if (stage1 === 0) runStage1(plan, channel);
+  closeFd(channel.toParent.write);
+  closeFd(channel.toChild.read);
+  let initPid = 0;
+  let stage1Status: WaitResult | null = null;
+  try {
+    const reader = new MessageReader<ChildMessage>(channel.toParent.read);
+    for (;;) {
+      const message = reader.next();
+      if (message === null) {
+        stage1Status = waitPid(stage1) as WaitResult;
+        throw new UserError(`container init exited before it was ready (${describeExit(stage1Status)})`);
+      }
+      if (message.type === 'userns-created') {
+        writeIdMappings(stage1, plan.spec);
+        sendMessage(channel.toChild.write, { type: 'mappings-written' });
+      } else if (message.type === 'init-forked') {
+        initPid = message.pid;
+      } else if (message.type === 'error') {
+        throw new UserError(message.message);
+      } else if (message.type === 'ready') {
+        return initPid;
+      }
+    }
+  } catch (err) {
+    if (initPid > 0 && sendSignal(initPid, 9)) waitUntilGone(initPid);
+    throw err;
+  } finally {
+    closeFd(channel.toParent.read);
+    closeFd(channel.toChild.write);
+    if (stage1Status === null) waitPid(stage1);
+  }
+}
+
+function describeExit(status: WaitResult): string {
+  return status.signal !== null ? `stage 1 killed by signal ${status.signal}` : `stage 1 exit status ${status.exitCode}`;
+}

@@ -1,0 +1,51 @@
+// Stage 1: the first child. It enters the container's namespaces (joining
+// those given by path, then creating the rest, the user namespace first) and
+// forks the init, which is the first process of any new pid namespace.
+import { writeFileSync } from 'node:fs';
+import { joinNamespace, unshareNamespaces } from '../linux/namespaces';
+import { becomeRootInNamespace, exitNow } from '../linux/proc';
+import { forkChild } from '../linux/fork';
+import { closeFd } from '../linux/fd';
+import type { ContainerPlan } from './plan';
+import { MessageReader, sendMessage, type ParentMessage, type SyncChannel } from './sync';
+import { formatTimeOffsets } from './id-mappings';
+import { runInit } from './init';
+
+/** Never returns: the process ends with _exit. */
+export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
+  const report = channel.toParent.write;
+  let code = 0;
+  try {
+    closeFd(channel.toParent.read);
+    closeFd(channel.toChild.write);
+    enterNamespaces(plan, channel);
+    const pid = forkChild({ retry: !plan.create.includes('pid') });
+    if (pid === 0) runInit(plan, report);
+    sendMessage(report, { type: 'init-forked', pid });
+  } catch (err) {
+    code = 1;
+    try {
+      sendMessage(report, { type: 'error', message: (err as Error).message });
+    } catch {
+      // the parent is gone; nothing to tell
+    }
+  }
+  return exitNow(code);
+}
+
+function enterNamespaces(plan: ContainerPlan, channel: SyncChannel): void {
+  for (const ns of plan.join) joinNamespace(ns.kind, ns.path);
+  if (plan.newUserNamespace) {
+    unshareNamespaces(['user']);
+    sendMessage(channel.toParent.write, { type: 'userns-created' });
+    const answer = new MessageReader<ParentMessage>(channel.toChild.read).next();
+    if (answer?.type !== 'mappings-written') throw new Error('parent did not write the id mappings');
+    becomeRootInNamespace();
+  }
+  closeFd(channel.toChild.read);
+  unshareNamespaces(plan.create);
+  if (plan.create.includes('time')) {
+    const offsets = formatTimeOffsets(plan.spec);
+    if (offsets) writeFileSync('/proc/self/timens_offsets', offsets);
+  }
+}

@@ -1,0 +1,66 @@
+// The protocol between `tsrun create` (the parent), the stage-1 child it
+// forks, and the container init that stage 1 forks. Two pipes made before the
+// first fork carry newline-terminated JSON messages; each message is far
+// below PIPE_BUF, so a write is atomic even with two writers.
+//
+//  step | from    | to      | message              | meaning
+//  -----+---------+---------+----------------------+-----------------------------------------
+//   1   | stage 1 | parent  | userns-created       | new user namespace exists; write the id maps
+//   2   | parent  | stage 1 | mappings-written     | uid_map/gid_map (and setgroups) are written
+//   3   | stage 1 | parent  | init-forked {pid}    | init exists (pid in the parent's pid namespace)
+//   4   | init    | parent  | ready                | set up; about to block on the exec fifo
+//   *   | any     | parent  | error {message}      | set-up failed; the sender exits non-zero
+//
+// Step 1-2 happen only when the config asks for a new user namespace. The
+// parent reads until `ready` or `error`; end-of-file before either means a
+// child died without a word (its wait status is then reported).
+import { makePipe, readFd, writeFd, closeFd } from '../linux/fd';
+
+export type ChildMessage =
+  | { type: 'userns-created' }
+  | { type: 'init-forked'; pid: number }
+  | { type: 'ready' }
+  | { type: 'error'; message: string };
+
+export type ParentMessage = { type: 'mappings-written' };
+
+export interface SyncChannel {
+  /** Children write here, the parent reads. */
+  toParent: { read: number; write: number };
+  /** The parent writes here, stage 1 reads. */
+  toChild: { read: number; write: number };
+}
+
+export function openSyncChannel(): SyncChannel {
+  return { toParent: makePipe(), toChild: makePipe() };
+}
+
+/** A line reader over a raw fd: buffers what follows the first newline. */
+export class MessageReader<T> {
+  private pending = '';
+
+  constructor(private readonly fd: number) {}
+
+  /** The next message, or null at end of file. */
+  next(): T | null {
+    for (;;) {
+      const nl = this.pending.indexOf('\n');
+      if (nl >= 0) {
+        const line = this.pending.slice(0, nl);
+        this.pending = this.pending.slice(nl + 1);
+        return JSON.parse(line) as T;
+      }
+      const chunk = readFd(this.fd, 4096);
+      if (chunk.length === 0) return null;
+      this.pending += chunk.toString('utf8');
+    }
+  }
+}
+
+export function sendMessage(fd: number, message: ChildMessage | ParentMessage): void {
+  writeFd(fd, JSON.stringify(message) + '\n');
+}
+
+export function closeChannelEnd(fds: number[]): void {
+  for (const fd of fds) closeFd(fd);
+}
