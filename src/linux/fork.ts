@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { libc } from './libc';
 import { makePipe, readFd, writeFd, closeFd } from './fd';
-import { rawFork, exitNow, sendSignal, waitPid } from './proc';
+import { rawFork, exitNow, waitPid } from './proc';
+import { sendSignal } from './signals';
 
 const madvise = libc.func('int madvise(uint64_t addr, uint64_t len, int advice)');
 const MADV_DOFORK = 11;

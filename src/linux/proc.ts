@@ -6,7 +6,6 @@ const c = {
   exit: libc.func('void _exit(int status)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
-  kill: libc.func('int kill(int pid, int sig)'),
   getpid: libc.func('int getpid()'),
   geteuid: libc.func('uint32_t geteuid()'),
   getegid: libc.func('uint32_t getegid()'),
@@ -63,13 +62,6 @@ export function decodeWaitStatus(pid: number, status: number): WaitResult {
   const termSig = status & 0x7f;
   if (termSig === 0) return { pid, exitCode: (status >> 8) & 0xff, signal: null };
   return { pid, exitCode: null, signal: termSig };
-}
-
-/** kill(2); returns false when the process does not exist (ESRCH). */
-export function sendSignal(pid: number, signal: number): boolean {
-  if ((c.kill(pid, signal) as number) === 0) return true;
-  if (lastErrno() === 3 /* ESRCH */) return false;
-  throw syscallError('kill', `pid ${pid} signal ${signal}`);
 }
 
 export function currentPid(): number {
@@ -140,4 +132,19 @@ export function resetSignals(): void {
     c.sigaction(sig, dfl, null);
   }
   check(c.sigprocmask(2 /* SIG_SETMASK */, Buffer.alloc(SIGSET_BYTES), null) as number, 'sigprocmask');
+}
+
+/** waitpid(2) on a koffi worker thread, so the event loop (signal forwarding) keeps running. */
+export function waitPidAsync(pid: number): Promise<WaitResult> {
+  return new Promise((resolve, reject) => {
+    const status = [0];
+    const attempt = (): void => {
+      c.waitpid.async(pid, status, 0, (err: unknown, ret: number) => {
+        if (err) return reject(err);
+        if (ret > 0) return resolve(decodeWaitStatus(ret, status[0]));
+        attempt(); // EINTR
+      });
+    };
+    attempt();
+  });
 }

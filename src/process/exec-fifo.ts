@@ -7,8 +7,6 @@ import { closeFd, makeFifo, openFd, readFd, writeFd, chownPath, O_CLOEXEC, O_PAT
 import { UserError } from '../errors';
 import { sleepMs } from './proc-info';
 
-export const EXEC_FIFO_NAME = 'exec.fifo';
-
 export function createExecFifo(path: string, rootUid: number, rootGid: number): void {
   const previous = process.umask(0);
   try {

@@ -1,7 +1,6 @@
 // Reading /proc about a process: its start time (to tell a reused pid from
 // the container's), whether it is alive, and waiting for it to go.
 import { readFileSync } from 'node:fs';
-import { waitPid, WNOHANG } from '../linux/proc';
 
 export interface ProcStat {
   state: string;
@@ -32,18 +31,10 @@ export function sleepMs(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-/**
- * Waits until `pid` is dead (gone or a zombie), reaping it when it is our
- * child. Gives up after `timeoutMs`, returning false.
- */
+/** Waits until `pid` is dead (gone or a zombie). Gives up after `timeoutMs`, returning false. */
 export function waitUntilGone(pid: number, timeoutMs = 10000): boolean {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-    try {
-      waitPid(pid, WNOHANG);
-    } catch {
-      // not our child: someone else reaps it
-    }
     const stat = readProcStat(pid);
     if (stat === null || stat.state === 'Z' || stat.state === 'X') return true;
     if (Date.now() > deadline) return false;

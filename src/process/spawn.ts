@@ -2,7 +2,8 @@
 // requests, and return the init's pid once the init reports `ready`.
 import { forkChild } from '../linux/fork';
 import { closeFd } from '../linux/fd';
-import { sendSignal, waitPid, type WaitResult } from '../linux/proc';
+import { waitPid, type WaitResult } from '../linux/proc';
+import { sendSignal } from '../linux/signals';
 import type { ContainerPlan } from './plan';
 import { writeIdMappings } from './id-mappings';
 import { runStage1 } from './stage1';

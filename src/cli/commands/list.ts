@@ -1,0 +1,27 @@
+import type { CommandSpec } from '../command';
+import type { OciState } from '../../lifecycle/container';
+
+export const listCommand: CommandSpec = {
+  name: 'list',
+  positional: '',
+  describe: 'list containers',
+  arity: [0, 0],
+  options: {
+    format: { type: 'string', alias: 'f', describe: 'output format', choices: ['table', 'json'], default: 'table' },
+    quiet: { type: 'boolean', alias: 'q', describe: 'print only the container ids' },
+  },
+  async run(args, globals) {
+    const { listContainers } = await import('../../lifecycle/list');
+    const states = listContainers(globals.root);
+    if (args.quiet) process.stdout.write(states.map((s) => s.id + '\n').join(''));
+    else if (args.format === 'json') process.stdout.write(JSON.stringify(states) + '\n');
+    else process.stdout.write(formatTable(states));
+  },
+};
+
+function formatTable(states: OciState[]): string {
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
+  for (const s of states) rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']);
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col] + 3))).join('') + '\n').join('');
+}

@@ -1,0 +1,56 @@
+// tsrun's entry point: parse, dispatch to one verb, print errors, exit.
+import { splitGlobal, parseCommandArgs } from './parse';
+import { COMMANDS } from './commands';
+import type { GlobalOptions } from './command';
+import { configureLogger, logDebug, logError } from '../log/logger';
+import { UserError } from '../errors';
+import { defaultStateRoot } from '../lifecycle/store';
+
+const VERSION = '0.1.0';
+const SPEC_VERSION = '1.3.0';
+
+async function main(argv: string[]): Promise<number> {
+  const { globals, verb, rest } = splitGlobal(argv);
+  if (globals.version) {
+    process.stdout.write(`tsrun version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === verb);
+  if (!verb || globals.help || verb === 'help' || (command && (rest.includes('--help') || rest.includes('-h')))) {
+    const { printHelp } = await import('./help');
+    printHelp(COMMANDS, verb === 'help' ? rest[0] : verb);
+    return 0;
+  }
+  if (!command) throw new UserError(`no such command: ${verb}`);
+  const args = parseCommandArgs(command, rest);
+  const merged = { ...globals, ...pick(args, ['root', 'log', 'logFormat', 'debug', 'systemdCgroup', 'rootless']) };
+  const options: GlobalOptions = {
+    root: (merged.root as string | undefined) ?? defaultStateRoot(),
+    log: merged.log as string | undefined,
+    logFormat: merged.logFormat === 'json' ? 'json' : 'text',
+    debug: Boolean(merged.debug),
+    systemdCgroup: Boolean(merged.systemdCgroup),
+    rootless: merged.rootless as string | undefined,
+  };
+  configureLogger({ file: options.log, format: options.logFormat, debug: options.debug });
+  logDebug(`${verb} ${args._.join(' ')}`);
+  const code = await command.run(args, options);
+  return typeof code === 'number' ? code : 0;
+}
+
+function pick(args: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (args[k] !== undefined) out[k] = args[k];
+  return out;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    logError(err instanceof Error ? err.message : String(err));
+    if (!(err instanceof UserError) && process.env.TSRUN_DEBUG_STACK) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,69 @@
+// A container as seen from its saved record and the live system: its status
+// and the state document of the runtime-spec (plus runc's extra fields).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXEC_FIFO_NAME, type ContainerRecord, type StateStore } from './store';
+import { isSameLiveProcess } from '../process/proc-info';
+
+export type Status = 'created' | 'running' | 'paused' | 'stopped';
+
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: Status;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+export class Container {
+  constructor(
+    readonly store: StateStore,
+    readonly record: ContainerRecord,
+  ) {}
+
+  static load(store: StateStore, id: string): Container {
+    return new Container(store, store.read(id));
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get dir(): string {
+    return this.store.dir(this.id);
+  }
+
+  get fifoPath(): string {
+    return join(this.dir, EXEC_FIFO_NAME);
+  }
+
+  initAlive(): boolean {
+    return isSameLiveProcess(this.record.pid, this.record.initStartTime);
+  }
+
+  status(): Status {
+    if (!this.initAlive()) return 'stopped';
+    return existsSync(this.fifoPath) ? 'created' : 'running';
+  }
+
+  ociState(): OciState {
+    const status = this.status();
+    const r = this.record;
+    const state: OciState = {
+      ociVersion: r.ociVersion,
+      id: r.id,
+      pid: status === 'stopped' ? 0 : r.pid,
+      status,
+      bundle: r.bundle,
+      rootfs: r.rootfs,
+      created: r.created,
+      owner: r.owner,
+    };
+    if (r.annotations && Object.keys(r.annotations).length > 0) state.annotations = r.annotations;
+    return state;
+  }
+}

@@ -1,0 +1,29 @@
+// `delete`: remove a stopped container; with --force kill it first.
+import { UserError } from '../errors';
+import { sendSignal } from '../linux/signals';
+import { waitUntilGone } from '../process/proc-info';
+import { Container } from './container';
+import { StateStore } from './store';
+import { withContainerLock } from './lock';
+
+export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+  const store = new StateStore(root);
+  if (force && !store.exists(id)) return;
+  await withContainerLock(root, id, () => {
+    if (force && !store.exists(id)) return;
+    const container = Container.load(store, id);
+    const status = container.status();
+    if (status !== 'stopped') {
+      if (!force) throw new UserError(`cannot delete container ${id} that is not stopped: ${status}`);
+      killAndWait(container);
+    }
+    store.remove(id);
+  });
+}
+
+export function killAndWait(container: Container): void {
+  sendSignal(container.record.pid, 9);
+  if (!waitUntilGone(container.record.pid)) {
+    throw new UserError(`container ${container.id}: init process ${container.record.pid} did not die after SIGKILL`);
+  }
+}

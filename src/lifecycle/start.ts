@@ -1,0 +1,17 @@
+// `start`: release the created init through its exec fifo.
+import { UserError } from '../errors';
+import { releaseExecFifo } from '../process/exec-fifo';
+import { Container } from './container';
+import { StateStore } from './store';
+import { withContainerLock } from './lock';
+
+export async function startContainer(root: string, id: string): Promise<void> {
+  const store = new StateStore(root);
+  await withContainerLock(root, id, () => {
+    const container = Container.load(store, id);
+    const status = container.status();
+    if (status === 'stopped') throw new UserError('cannot start a container that has stopped');
+    if (status !== 'created') throw new UserError(`cannot start an already running container`);
+    releaseExecFifo(container.fifoPath, () => container.initAlive());
+  });
+}

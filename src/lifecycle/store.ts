@@ -1,0 +1,97 @@
+// Where containers' state lives: <root>/<id>/state.json, replaced atomically,
+// with one lock per id (proper-lockfile) so that commands on the same id run
+// one at a time while commands on different ids run in parallel.
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors';
+import { validateId } from './ids';
+
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  /** The init's pid in the runtime's pid namespace. */
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat when the init was made: tells a reused pid apart. */
+  initStartTime: number;
+  bundle: string;
+  rootfs: string;
+  /** RFC 3339. */
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** The container has a pid namespace of its own (so its processes die with init). */
+  privatePidNamespace: boolean;
+}
+
+/** The exec fifo's name in a container's state directory. */
+export const EXEC_FIFO_NAME = 'exec.fifo';
+
+export function defaultStateRoot(): string {
+  if (process.getuid?.() === 0 || !process.env.XDG_RUNTIME_DIR) return '/run/tsrun';
+  return join(process.env.XDG_RUNTIME_DIR, 'tsrun');
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return join(this.root, validateId(id));
+  }
+
+  exists(id: string): boolean {
+    return existsSync(join(this.dir(id), 'state.json'));
+  }
+
+  /** Makes the container's directory; fails when the id is taken. */
+  claim(id: string): string {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const dir = this.dir(id);
+    try {
+      mkdirSync(dir, { mode: 0o711 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`container with id exists: ${id}`);
+      throw err;
+    }
+    return dir;
+  }
+
+  read(id: string): ContainerRecord {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir(id), 'state.json'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`container "${id}" does not exist`);
+      throw err;
+    }
+    return JSON.parse(text) as ContainerRecord;
+  }
+
+  write(record: ContainerRecord): void {
+    const dir = this.dir(record.id);
+    const tmp = join(dir, `.state.json.${process.pid}`);
+    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+    renameSync(tmp, join(dir, 'state.json'));
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** Ids of every container with a state file, sorted. */
+  ids(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    return names.filter((n) => !n.endsWith('.lock') && existsSync(join(this.root, n, 'state.json'))).sort();
+  }
+}
+
+/** Writes `content` to `path` through a temporary file and a rename. */
+export function writeFileAtomic(path: string, content: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
