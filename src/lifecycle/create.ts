@@ -13,6 +13,8 @@ import { UserError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
 import { validateId } from './ids';
+import { logWarning } from '../log/logger';
+import { unmountContainerRootfs } from './host-mounts';
 
 export interface CreateOptions {
   root: string;
@@ -29,8 +31,9 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   const spec = loadConfig(bundle);
   if (!spec.process) throw new UserError('config.json: /process: must be present to create a container');
   const store = new StateStore(opts.root);
-  return withContainerLock(opts.root, id, () => {
+  return withContainerLock(opts.root, id, async () => {
     const dir = store.claim(id);
+    let mountsOnHost = false;
     try {
       const fifoPath = join(dir, EXEC_FIFO_NAME);
       const rootOwner = hostIdsOfContainerRoot(spec);
@@ -43,7 +46,9 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
         fifoPath,
         noPivot: opts.noPivot ?? false,
         preserveFds: opts.preserveFds ?? 0,
+        warn: logWarning,
       });
+      mountsOnHost = !plan.hasMountNamespace;
       const pid = spawnContainerInit(plan);
       const record: ContainerRecord = {
         ociVersion: spec.ociVersion ?? OCI_VERSION,
@@ -56,11 +61,13 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
         owner: '',
         annotations: spec.annotations,
         privatePidNamespace: plan.create.includes('pid'),
+        mountsOnHost,
       };
       store.write(record);
       if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
       return record;
     } catch (err) {
+      if (mountsOnHost) await unmountContainerRootfs(realpathSync(resolveRootfs(spec, bundle)));
       store.remove(id);
       throw err;
     }

@@ -5,11 +5,12 @@ import { waitUntilGone } from '../process/proc-info';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
+import { unmountContainerRootfs } from './host-mounts';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const store = new StateStore(root);
   if (force && !store.exists(id)) return;
-  await withContainerLock(root, id, () => {
+  await withContainerLock(root, id, async () => {
     if (force && !store.exists(id)) return;
     const container = Container.load(store, id);
     const status = container.status();
@@ -17,6 +18,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       if (!force) throw new UserError(`cannot delete container ${id} that is not stopped: ${status}`);
       killAndWait(container);
     }
+    if (container.record.mountsOnHost) await unmountContainerRootfs(container.record.rootfs);
     store.remove(id);
   });
 }

@@ -21,6 +21,8 @@ export interface ContainerRecord {
   annotations?: Record<string, string>;
   /** The container has a pid namespace of its own (so its processes die with init). */
   privatePidNamespace: boolean;
+  /** Its mounts were made in the runtime's mount namespace, under the rootfs: delete unmounts them. */
+  mountsOnHost: boolean;
 }
 
 /** The exec fifo's name in a container's state directory. */

@@ -116,9 +116,10 @@ export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_DUMPABLE = 4;
 export const PR_SET_NAME = 15;
 export const PR_SET_CHILD_SUBREAPER = 36;
+export const PR_SET_NO_NEW_PRIVS = 38;
 
 export function prctlSet(option: number, value: number, what: string): void {
-  check(c.prctl(option, 'unsigned long', value) as number, 'prctl', what);
+  check(c.prctl(option, 'unsigned long', value, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0) as number, 'prctl', what);
 }
 
 const SIGSET_BYTES = 128;

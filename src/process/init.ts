@@ -2,13 +2,15 @@
 // ordered list of steps. Runs in the forked child, so only synchronous calls.
 import type { ContainerPlan } from './plan';
 import { bringLoopbackUp } from '../linux/net';
-import { changeDir, execProgram, exitNow, newSession, setDomainname, setHostname, setIds, setUmask } from '../linux/proc';
-import { changeRoot } from '../linux/mount';
+import { changeDir, execProgram, exitNow, newSession, prctlSet, PR_SET_NO_NEW_PRIVS, setDomainname, setHostname, setIds, setUmask } from '../linux/proc';
+import { dropBoundingSet, keepCapsAcrossSetuid, setCapabilities } from '../linux/capabilities';
+import { setResourceLimit } from '../linux/rlimits';
 import { writeFd } from '../linux/fd';
 import { buildRootfs, finishRootfs } from './rootfs';
 import { holdExecFifo, waitForStart } from './exec-fifo';
 import { cleanProcessForExec, lookPath, withHome } from './exec';
 import { sendMessage } from './sync';
+import { logWarning } from '../log/logger';
 
 interface InitState {
   fifoFd: number;
@@ -24,19 +26,35 @@ const SETUP_STEPS: Step[] = [
   ['enter bundle', (plan) => changeDir(plan.bundle)],
   ['hold exec fifo', (plan, st) => (st.fifoFd = holdExecFifo(plan.fifoPath))],
   ['loopback', (plan) => plan.create.includes('network') && bringLoopbackUp()],
-  ['root filesystem', (plan) => (plan.hasMountNamespace ? buildRootfs(plan) : changeRoot(plan.rootfs))],
-  ['finish root filesystem', (plan) => plan.hasMountNamespace && finishRootfs(plan.spec)],
+  ['root filesystem', (plan) => buildRootfs(plan)],
+  ['finish root filesystem', (plan) => finishRootfs(plan.spec)],
   ['hostname', (plan) => plan.spec.hostname !== undefined && setHostname(plan.spec.hostname)],
   ['domainname', (plan) => plan.spec.domainname !== undefined && setDomainname(plan.spec.domainname)],
-  ['user', (plan) => switchUser(plan)],
+  ['rlimits', (plan) => plan.rlimits.forEach((r) => setResourceLimit(r.resource, r.name, r.soft, r.hard))],
+  ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan)],
+  ['no new privileges', (plan) => plan.spec.process?.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
   ['cwd', (plan) => changeDir(plan.spec.process?.cwd ?? '/')],
   ['find program', (plan, st) => findProgram(plan, st)],
 ];
 
-function switchUser(plan: ContainerPlan): void {
+/**
+ * runc's order: shrink the bounding set while still root, keep the
+ * permitted set across setuid, then set effective/permitted/inheritable and
+ * ambient for the new user.
+ */
+function switchUserKeepingCapabilities(plan: ContainerPlan): void {
   const user = plan.spec.process?.user ?? { uid: 0, gid: 0 };
+  const caps = plan.capabilities;
+  if (caps) {
+    dropBoundingSet(caps.bounding, plan.lastCap);
+    keepCapsAcrossSetuid(true);
+  }
   setIds(user.uid, user.gid, user.additionalGids ?? []);
   setUmask(user.umask ?? 0o022);
+  if (caps) {
+    keepCapsAcrossSetuid(false);
+    setCapabilities(caps, logWarning);
+  }
 }
 
 function findProgram(plan: ContainerPlan, st: InitState): void {

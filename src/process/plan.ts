@@ -3,6 +3,8 @@
 import type { Spec } from '../spec/types';
 import type { NamespaceKind } from '../linux/namespaces';
 import { UserError } from '../errors';
+import type { CapabilitySets } from '../linux/capabilities';
+import { lastCapability, resolveCapabilities, resolveRlimits, type ResolvedRlimit } from './security-plan';
 
 export interface ContainerPlan {
   id: string;
@@ -21,7 +23,14 @@ export interface ContainerPlan {
   newUserNamespace: boolean;
   /** True when the container runs in a user namespace, new or joined. */
   inUserNamespace: boolean;
+  /**
+   * Without a mount namespace the mounts are made in the runtime's own (as
+   * runc does) and the root switch is a chroot; delete unmounts them.
+   */
   hasMountNamespace: boolean;
+  capabilities?: CapabilitySets;
+  lastCap: number;
+  rlimits: ResolvedRlimit[];
 }
 
 export interface PlanOptions {
@@ -31,6 +40,8 @@ export interface PlanOptions {
   fifoPath: string;
   noPivot: boolean;
   preserveFds: number;
+  /** Where warnings about the config go (capabilities newer than the kernel). */
+  warn?: (msg: string) => void;
 }
 
 export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
@@ -43,15 +54,21 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
   const fresh = namespaces.filter((ns) => !ns.path).map((ns) => ns.type as NamespaceKind);
   const kinds = new Set(namespaces.map((ns) => ns.type));
   const hasMountNamespace = kinds.has('mount');
-  if (!hasMountNamespace && (spec.mounts ?? []).length > 0) {
-    throw new UserError('config.json: /mounts: mounts need a mount namespace (add {"type": "mount"} to /linux/namespaces)');
+  if (!hasMountNamespace && ((spec.linux?.maskedPaths ?? []).length > 0 || (spec.linux?.readonlyPaths ?? []).length > 0)) {
+    throw new UserError('config.json: /linux/maskedPaths: masked and read-only paths need a mount namespace');
   }
   if ((spec.hostname || spec.domainname) && !kinds.has('uts')) {
     throw new UserError(`config.json: /${spec.hostname ? 'hostname' : 'domainname'}: setting it needs a uts namespace`);
   }
+  const { warn, ...rest } = options;
+  const lastCap = lastCapability();
   return {
-    ...options,
+    ...rest,
     spec,
+    noPivot: options.noPivot || !hasMountNamespace,
+    capabilities: resolveCapabilities(spec.process?.capabilities, lastCap, warn ?? (() => undefined)),
+    lastCap,
+    rlimits: resolveRlimits(spec.process?.rlimits),
     join,
     create: fresh.filter((k) => k !== 'user'),
     newUserNamespace: fresh.includes('user'),

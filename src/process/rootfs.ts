@@ -16,14 +16,18 @@ export interface RootfsPlan {
   bundle: string;
   noPivot: boolean;
   inUserNamespace: boolean;
+  /** False: we are in the runtime's own mount namespace and must not touch propagation. */
+  hasMountNamespace: boolean;
 }
 
 /** Everything up to and including the switch into the new root. */
 export function buildRootfs(plan: RootfsPlan): void {
   const { spec, rootfs } = plan;
   const rootPropagation = spec.linux?.rootfsPropagation;
-  mountFs('', '/', '', rootPropagation ? (propagationFlag(rootPropagation) as number) | MS.REC : MS.SLAVE | MS.REC);
-  makeParentMountPrivate(rootfs);
+  if (plan.hasMountNamespace) {
+    mountFs('', '/', '', rootPropagation ? (propagationFlag(rootPropagation) as number) | MS.REC : MS.SLAVE | MS.REC);
+    makeParentMountPrivate(rootfs);
+  }
   mountFs(rootfs, rootfs, 'bind', MS.BIND | MS.REC);
   const mounts = spec.mounts ?? [];
   for (const entry of mounts) mountEntry(entry, { rootfs, bundle: plan.bundle });
