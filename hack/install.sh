@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs tsrun on a Debian machine and runs the demo container:
+#   sudo hack/install.sh            install, then run bundles/demo
+#   sudo hack/install.sh --no-demo  install only
+# Idempotent: safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "hack/install.sh: run as root (containers need it): sudo $0" >&2
+  exit 1
+fi
+
+# Host packages: busybox-static for the demo/test rootfs, runc for benchmarks
+# and the conformance comparison, node and npm when the machine lacks them.
+packages=(busybox-static runc file iproute2 util-linux)
+command -v node >/dev/null || packages+=(nodejs npm)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
+node hack/build-rootfs.js
+# Puts the launcher on PATH as `tsrun` (a link to bin/tsrun).
+ln -sf "$PWD/bin/tsrun" /usr/local/bin/tsrun
+
+if [ "${1:-}" != "--no-demo" ]; then
+  echo "--- tsrun run --bundle bundles/demo demo"
+  tsrun delete --force tsrun-demo
+  tsrun run --bundle bundles/demo tsrun-demo
+fi
