@@ -57,6 +57,9 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
   if (!hasMountNamespace && ((spec.linux?.maskedPaths ?? []).length > 0 || (spec.linux?.readonlyPaths ?? []).length > 0)) {
     throw new UserError('config.json: /linux/maskedPaths: masked and read-only paths need a mount namespace');
   }
+  if (spec.process?.terminal) {
+    throw new UserError('config.json: /process/terminal: terminals are not supported yet: set it to false');
+  }
   if ((spec.hostname || spec.domainname) && !kinds.has('uts')) {
     throw new UserError(`config.json: /${spec.hostname ? 'hostname' : 'domainname'}: setting it needs a uts namespace`);
   }
