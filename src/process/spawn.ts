@@ -19,6 +19,9 @@ export function spawnContainerInit(plan: ContainerPlan): number {
   closeFd(channel.toParent.write);
   closeFd(channel.toChild.read);
   let initPid = 0;
+  // Stage 1 and the init write to the same pipe: under load the init's
+  // `ready` can overtake stage 1's `init-forked`, so wait for both.
+  let ready = false;
   let stage1Status: WaitResult | null = null;
   try {
     const reader = new MessageReader<ChildMessage>(channel.toParent.read);
@@ -36,8 +39,9 @@ export function spawnContainerInit(plan: ContainerPlan): number {
       } else if (message.type === 'error') {
         throw new UserError(message.message);
       } else if (message.type === 'ready') {
-        return initPid;
+        ready = true;
       }
+      if (ready && initPid > 0) return initPid;
     }
   } catch (err) {
     if (initPid > 0 && sendSignal(initPid, 9)) waitUntilGone(initPid);

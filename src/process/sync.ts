@@ -11,8 +11,9 @@
 //   4   | init    | parent  | ready                | set up; about to block on the exec fifo
 //   *   | any     | parent  | error {message}      | set-up failed; the sender exits non-zero
 //
-// Step 1-2 happen only when the config asks for a new user namespace. The
-// parent reads until `ready` or `error`; end-of-file before either means a
+// Step 1-2 happen only when the config asks for a new user namespace. Steps
+// 3 and 4 come from two processes and may arrive in either order. The
+// parent reads until it has both, or an `error`; end-of-file before either means a
 // child died without a word (its wait status is then reported).
 import { makePipe, readFd, writeFd, closeFd } from '../linux/fd';
 
