@@ -1,4 +1,5 @@
-import type { CommandSpec } from '../command';
+import type { CommandSpec, GlobalOptions, ParsedArgs } from '../command';
+import type { CreateOptions } from '../../lifecycle/create';
 
 export const createCommand: CommandSpec = {
   name: 'create',
@@ -15,13 +16,18 @@ export const createCommand: CommandSpec = {
   },
   async run(args, globals) {
     const { createContainer } = await import('../../lifecycle/create');
-    await createContainer({
-      root: globals.root,
-      id: args._[0],
-      bundle: args.bundle as string,
-      pidFile: args.pidFile as string | undefined,
-      noPivot: Boolean(args.noPivot),
-      preserveFds: args.preserveFds as number,
-    });
+    await createContainer(createOptionsFrom(args, globals));
   },
 };
+
+/** The create options shared by `create` and `run`. */
+export function createOptionsFrom(args: ParsedArgs, globals: GlobalOptions): CreateOptions {
+  return {
+    root: globals.root,
+    id: args._[0],
+    bundle: args.bundle as string,
+    pidFile: args.pidFile as string | undefined,
+    noPivot: Boolean(args.noPivot),
+    preserveFds: args.preserveFds as number,
+  };
+}

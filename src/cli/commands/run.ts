@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../command';
-import { createCommand } from './create';
+import { createCommand, createOptionsFrom } from './create';
 
 export const runCommand: CommandSpec = {
   name: 'run',
@@ -15,12 +15,7 @@ export const runCommand: CommandSpec = {
   async run(args, globals) {
     const { runContainer } = await import('../../lifecycle/run');
     return runContainer({
-      root: globals.root,
-      id: args._[0],
-      bundle: args.bundle as string,
-      pidFile: args.pidFile as string | undefined,
-      noPivot: Boolean(args.noPivot),
-      preserveFds: args.preserveFds as number,
+      ...createOptionsFrom(args, globals),
       detach: Boolean(args.detach),
       keep: Boolean(args.keep),
     });
