@@ -32,7 +32,9 @@ function parserOptions(specs: Record<string, OptionSpec>, halt: boolean): parser
 
 /** Splits argv into global options, the verb and the verb's own arguments. */
 export function splitGlobal(argv: string[]): { globals: ParsedArgs; verb?: string; rest: string[] } {
-  const parsed = parser(argv, parserOptions({ ...GLOBAL_OPTIONS, help: helpSpec, version: versionSpec }, true)) as ParsedArgs;
+  const specs = { ...GLOBAL_OPTIONS, help: helpSpec, version: versionSpec };
+  const parsed = parser(argv, parserOptions(specs, true)) as ParsedArgs;
+  checkOptions(parsed, specs);
   const [verb, ...rest] = parsed._.map(String);
   return { globals: parsed, verb, rest };
 }
@@ -45,6 +47,19 @@ export function parseCommandArgs(command: CommandSpec, argv: string[]): ParsedAr
   const specs = { ...GLOBAL_OPTIONS, ...command.options, help: helpSpec };
   const head = command.haltAfterPositionals === undefined ? { options: argv, trailing: [] } : splitAtCommandLine(argv, command, specs);
   const parsed = parser(head.options, parserOptions(specs, false)) as ParsedArgs;
+  checkOptions(parsed, specs);
+  parsed._ = [...parsed._.map(String), ...head.trailing];
+  const [min, max] = command.arity;
+  const count = parsed._.length;
+  if (count < min || (max >= 0 && count > max)) {
+    const want = min === max ? `exactly ${min}` : max < 0 ? `at least ${min}` : `${min} to ${max}`;
+    throw new UserError(`"${command.name}" requires ${want} argument(s)`);
+  }
+  return parsed;
+}
+
+/** Refuses unknown flags and bad values; converts numbers and fills in defaults, in place. */
+function checkOptions(parsed: ParsedArgs, specs: Record<string, OptionSpec>): void {
   const known = new Set<string>();
   for (const [name, spec] of Object.entries(specs)) {
     known.add(name);
@@ -65,14 +80,6 @@ export function parseCommandArgs(command: CommandSpec, argv: string[]): ParsedAr
     }
     if (value === undefined && spec.default !== undefined) parsed[camel(name)] = spec.default;
   }
-  parsed._ = [...parsed._.map(String), ...head.trailing];
-  const [min, max] = command.arity;
-  const count = parsed._.length;
-  if (count < min || (max >= 0 && count > max)) {
-    const want = min === max ? `exactly ${min}` : max < 0 ? `at least ${min}` : `${min} to ${max}`;
-    throw new UserError(`"${command.name}" requires ${want} argument(s)`);
-  }
-  return parsed;
 }
 
 /** For exec: options end at the first positional after the container id. */
