@@ -8,7 +8,8 @@ export function parseSignal(text: string): number {
   const trimmed = text.trim();
   if (/^\d+$/.test(trimmed)) {
     const n = Number(trimmed);
-    if (n >= 1 && n <= 64) return n;
+    // 0 signals nothing: it asks whether the container is alive (podman uses it).
+    if (n >= 0 && n <= 64) return n;
     throw new UserError(`unknown signal "${text}"`);
   }
   const upper = trimmed.toUpperCase();
