@@ -5,15 +5,42 @@ import { sendSignal } from '../linux/signals';
 import { Container } from './container';
 import { StateStore } from './store';
 
-export function killContainer(root: string, id: string, signal: number, all: boolean): void {
-  const container = Container.load(new StateStore(root), id);
+export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
+  const store = new StateStore(root);
+  const container = Container.load(store, id);
   const status = container.status();
+  if (status === 'created' && endsProcessByDefault(signal)) {
+    // Under the lock, so that a concurrent `start` cannot turn this SIGKILL
+    // into one aimed at the user's program.
+    const { withContainerLock } = await import('./lock');
+    return withContainerLock(root, id, () => signalContainer(Container.load(store, id), signal, all));
+  }
+  signalContainer(container, signal, all);
+}
+
+function signalContainer(container: Container, signal: number, all: boolean): void {
+  const status = container.status();
+  if (status === 'created' && endsProcessByDefault(signal)) {
+    // The waiting init is still tsrun's code: Node's inherited handlers swallow
+    // most signals, and as pid 1 of a new pid namespace it is immune to those
+    // it has no handler for. The user's program has not run, so a signal whose
+    // default action would end it ends the init instead (runc's Go init dies too).
+    signal = SIGKILL;
+  }
   if (all) {
     if (status !== 'stopped') signalAll(container, signal);
     return;
   }
   if (status === 'stopped') throw new UserError('container not running');
   sendSignal(container.record.pid, signal);
+}
+
+const SIGKILL = 9;
+/** Signals whose default action is not to terminate or dump core: kill, cont, chld, stop, tstp, ttin, ttou, urg, winch. */
+const NOT_ENDING_BY_DEFAULT = new Set([0, 9, 17, 18, 19, 20, 21, 22, 23, 28]);
+
+function endsProcessByDefault(signal: number): boolean {
+  return !NOT_ENDING_BY_DEFAULT.has(signal);
 }
 
 /**

@@ -11,6 +11,6 @@ export const killCommand: CommandSpec = {
   async run(args, globals) {
     const { parseSignal } = await import('../../lifecycle/signals');
     const { killContainer } = await import('../../lifecycle/kill');
-    killContainer(globals.root, args._[0], parseSignal(args._[1] ?? 'SIGTERM'), Boolean(args.all));
+    await killContainer(globals.root, args._[0], parseSignal(args._[1] ?? 'SIGTERM'), Boolean(args.all));
   },
 };
