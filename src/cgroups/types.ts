@@ -1,0 +1,66 @@
+// The shape shared by every cgroup implementation (v1, v2, later systemd).
+// Lifecycle code sees only CgroupManager; which one it gets is decided at
+// run time from the host (see detect.ts) and saved in the container state,
+// because kill/delete/ps arrive without the flags that created it.
+import type { LinuxResources } from '../spec/types';
+
+export type CgroupVersion = 'v1' | 'v2';
+
+/**
+ * One file write a resource turns into. `controller` is the v1 controller
+ * whose directory holds `file` ('' on v2, where one directory holds all).
+ * `field` is the JSON pointer of the config value, for error messages.
+ */
+export interface CgroupWrite {
+  controller: string;
+  file: string;
+  value: string;
+  field: string;
+}
+
+/** What the container state records to find the cgroup again. */
+export interface CgroupState {
+  version: CgroupVersion;
+  /** v1: controller name -> absolute directory; v2: { '': directory }. */
+  paths: Record<string, string>;
+}
+
+export interface CgroupStats {
+  cpu: { usage: { total: number; user: number; kernel: number; percpu?: number[] }; throttling: { periods: number; throttledPeriods: number; throttledTime: number } };
+  memory: { usage: MemoryEntry; swap?: MemoryEntry; kernel?: MemoryEntry; raw: Record<string, number> };
+  pids: { current: number; limit: number };
+  blkio: { ioServiceBytesRecursive: BlkioEntry[]; ioServicedRecursive: BlkioEntry[] };
+  hugetlb: Record<string, { usage: number; max: number; failcnt: number }>;
+}
+
+export interface MemoryEntry {
+  limit: number;
+  usage: number;
+  max: number;
+  failcnt: number;
+}
+
+export interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+export interface CgroupManager {
+  readonly version: CgroupVersion;
+  /** Makes the directories (idempotent). */
+  create(): void;
+  addProcess(pid: number): void;
+  /** Applies every field; a value the host cannot honour throws naming the field. */
+  setResources(resources: LinuxResources): void;
+  freeze(): void;
+  thaw(): void;
+  isFrozen(): boolean;
+  /** Host pids of every process in the cgroup. */
+  pids(): number[];
+  stats(): CgroupStats;
+  /** Removes the directories; the cgroup must be empty. */
+  destroy(): void;
+  state(): CgroupState;
+}
