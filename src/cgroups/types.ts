@@ -23,6 +23,8 @@ export interface CgroupState {
   version: CgroupVersion;
   /** v1: controller name -> absolute directory; v2: { '': directory }. */
   paths: Record<string, string>;
+  /** The directory above (tsrun/ for the default path) is removed with the last container in it. */
+  removeEmptyParent?: boolean;
 }
 
 export interface CgroupStats {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXEC_FIFO_NAME, type ContainerRecord, type StateStore } from './store';
 import { isSameLiveProcess } from '../process/proc-info';
+import { openCgroup } from '../cgroups/manager';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -47,7 +48,9 @@ export class Container {
 
   status(): Status {
     if (!this.initAlive()) return 'stopped';
-    return existsSync(this.fifoPath) ? 'created' : 'running';
+    if (existsSync(this.fifoPath)) return 'created';
+    if (this.record.cgroup && openCgroup(this.record.cgroup).isFrozen()) return 'paused';
+    return 'running';
   }
 
   ociState(): OciState {

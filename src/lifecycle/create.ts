@@ -1,14 +1,17 @@
-// `create`: validate the bundle, claim the id, make the init and leave it
-// blocked on the exec fifo, record the state. On any failure nothing stays:
-// no state directory, no process (the init is killed by spawn on error).
+// `create`: validate the bundle, claim the id, make the cgroup and the init
+// (left blocked on the exec fifo), record the state. On any failure every
+// step already taken is undone, latest first: no state directory, cgroup,
+// mount or process stays.
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, resolveRootfs } from '../spec/load';
 import { OCI_VERSION } from '../spec/default-spec';
+import type { Spec } from '../spec/types';
 import { makePlan, hostIdsOfContainerRoot } from '../process/plan';
 import { createExecFifo } from '../process/exec-fifo';
 import { spawnContainerInit } from '../process/spawn';
 import { readProcStat } from '../process/proc-info';
+import { planCgroup, openCgroup, destroyCgroup } from '../cgroups/manager';
 import { UserError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
@@ -32,44 +35,52 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   if (!spec.process) throw new UserError('config.json: /process: must be present to create a container');
   const store = new StateStore(opts.root);
   return withContainerLock(opts.root, id, async () => {
-    const dir = store.claim(id);
-    let mountsOnHost = false;
+    const undo: Array<() => void | Promise<void>> = [];
     try {
-      const fifoPath = join(dir, EXEC_FIFO_NAME);
-      const rootOwner = hostIdsOfContainerRoot(spec);
-      createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
-      const rootfs = realpathSync(resolveRootfs(spec, bundle));
-      const plan = makePlan(spec, {
-        id,
-        bundle,
-        rootfs,
-        fifoPath,
-        noPivot: opts.noPivot ?? false,
-        preserveFds: opts.preserveFds ?? 0,
-        warn: logWarning,
-      });
-      mountsOnHost = !plan.hasMountNamespace;
-      const pid = spawnContainerInit(plan);
-      const record: ContainerRecord = {
-        ociVersion: spec.ociVersion ?? OCI_VERSION,
-        id,
-        pid,
-        initStartTime: readProcStat(pid)?.startTime ?? 0,
-        bundle,
-        rootfs,
-        created: new Date().toISOString(),
-        owner: '',
-        annotations: spec.annotations,
-        privatePidNamespace: plan.create.includes('pid'),
-        mountsOnHost,
-      };
-      store.write(record);
-      if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
-      return record;
+      return build(spec, id, bundle, opts, store, undo);
     } catch (err) {
-      if (mountsOnHost) await unmountContainerRootfs(realpathSync(resolveRootfs(spec, bundle)));
-      store.remove(id);
+      for (const step of undo.reverse()) {
+        try {
+          await step();
+        } catch (cleanupErr) {
+          logWarning(`cleaning up after a failed create: ${(cleanupErr as Error).message}`);
+        }
+      }
       throw err;
     }
   });
+}
+
+function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, store: StateStore, undo: Array<() => void | Promise<void>>): ContainerRecord {
+  const dir = store.claim(id);
+  undo.push(() => store.remove(id));
+  const fifoPath = join(dir, EXEC_FIFO_NAME);
+  const rootOwner = hostIdsOfContainerRoot(spec);
+  createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
+  const rootfs = realpathSync(resolveRootfs(spec, bundle));
+  const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
+  const cgroupState = planCgroup(spec, id);
+  const cgroup = openCgroup(cgroupState);
+  undo.push(() => destroyCgroup(cgroupState));
+  cgroup.create();
+  cgroup.setResources(spec.linux?.resources ?? {});
+  if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
+  const pid = spawnContainerInit(plan, (stage1) => cgroup.addProcess(stage1));
+  const record: ContainerRecord = {
+    ociVersion: spec.ociVersion ?? OCI_VERSION,
+    id,
+    pid,
+    initStartTime: readProcStat(pid)?.startTime ?? 0,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: spec.annotations,
+    privatePidNamespace: plan.create.includes('pid'),
+    mountsOnHost: !plan.hasMountNamespace,
+    cgroup: cgroupState,
+  };
+  store.write(record);
+  if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
+  return record;
 }

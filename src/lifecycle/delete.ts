@@ -6,6 +6,9 @@ import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
 import { unmountContainerRootfs } from './host-mounts';
+import { destroyCgroup, openCgroup } from '../cgroups/manager';
+import type { CgroupState } from '../cgroups/types';
+import { signalCgroup } from './kill';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const store = new StateStore(root);
@@ -18,6 +21,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       if (!force) throw new UserError(`cannot delete container ${id} that is not stopped: ${status}`);
       killAndWait(container);
     }
+    if (container.record.cgroup) emptyAndRemoveCgroup(container.record.cgroup);
     if (container.record.mountsOnHost) await unmountContainerRootfs(container.record.rootfs);
     store.remove(id);
   });
@@ -28,4 +32,20 @@ export function killAndWait(container: Container): void {
   if (!waitUntilGone(container.record.pid)) {
     throw new UserError(`container ${container.id}: init process ${container.record.pid} did not die after SIGKILL`);
   }
+}
+
+/**
+ * Whatever is left in the cgroup belongs to the container (without a pid
+ * namespace of its own, its processes outlive the init): kill it, then
+ * remove the cgroup.
+ */
+function emptyAndRemoveCgroup(state: CgroupState): void {
+  const cgroup = openCgroup(state);
+  for (let round = 0; round < 100; round++) {
+    const pids = cgroup.pids();
+    if (pids.length === 0) break;
+    signalCgroup(cgroup, 9);
+    pids.forEach((pid) => waitUntilGone(pid, 1000));
+  }
+  destroyCgroup(state);
 }

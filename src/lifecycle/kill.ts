@@ -4,6 +4,8 @@ import { UserError } from '../errors';
 import { sendSignal } from '../linux/signals';
 import { Container } from './container';
 import { StateStore } from './store';
+import { openCgroup } from '../cgroups/manager';
+import type { CgroupManager } from '../cgroups/types';
 
 export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
   const store = new StateStore(root);
@@ -44,12 +46,16 @@ function endsProcessByDefault(signal: number): boolean {
 }
 
 /**
- * Without a cgroup to enumerate, "every process of the container" is every
- * process in its private pid namespace; when the container shares the host's,
- * only the init can be told apart safely.
+ * Every process of the container: those in its cgroup. (States written
+ * before cgroups: those in its private pid namespace; when it shares the
+ * host's, only the init can be told apart safely.)
  */
 function signalAll(container: Container, signal: number): void {
   const initPid = container.record.pid;
+  if (container.record.cgroup) {
+    signalCgroup(openCgroup(container.record.cgroup), signal);
+    return;
+  }
   if (!container.record.privatePidNamespace) {
     sendSignal(initPid, signal);
     return;
@@ -70,4 +76,10 @@ function namespaceOf(pid: number): string | null {
   } catch {
     return null;
   }
+}
+
+/** Frozen processes only act on a signal once thawed: a SIGKILL to a paused container thaws it. */
+export function signalCgroup(cgroup: CgroupManager, signal: number): void {
+  for (const pid of cgroup.pids()) sendSignal(pid, signal);
+  if (signal === SIGKILL && cgroup.isFrozen()) cgroup.thaw();
 }

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { validateId } from './ids';
+import type { CgroupState } from '../cgroups/types';
 
 export interface ContainerRecord {
   ociVersion: string;
@@ -23,6 +24,8 @@ export interface ContainerRecord {
   privatePidNamespace: boolean;
   /** Its mounts were made in the runtime's mount namespace, under the rootfs: delete unmounts them. */
   mountsOnHost: boolean;
+  /** Where its cgroup is (absent in states written before cgroups existed). */
+  cgroup?: CgroupState;
 }
 
 /** The exec fifo's name in a container's state directory. */

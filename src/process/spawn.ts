@@ -11,13 +11,27 @@ import { MessageReader, openSyncChannel, sendMessage, type ChildMessage } from '
 import { UserError } from '../errors';
 import { waitUntilGone } from './proc-info';
 
-/** Creates the container's init, set up and blocked on the exec fifo. Returns its pid. */
-export function spawnContainerInit(plan: ContainerPlan): number {
+/**
+ * Creates the container's init, set up and blocked on the exec fifo. Returns
+ * its pid. `placeStage1` puts stage 1 in the container's cgroup before it
+ * does anything, so that everything it forks is born there.
+ */
+export function spawnContainerInit(plan: ContainerPlan, placeStage1: (pid: number) => void): number {
   const channel = openSyncChannel();
   const stage1 = forkChild();
   if (stage1 === 0) runStage1(plan, channel);
   closeFd(channel.toParent.write);
   closeFd(channel.toChild.read);
+  try {
+    placeStage1(stage1);
+  } catch (err) {
+    sendSignal(stage1, 9);
+    waitPid(stage1);
+    closeFd(channel.toParent.read);
+    closeFd(channel.toChild.write);
+    throw err;
+  }
+  sendMessage(channel.toChild.write, { type: 'proceed' });
   let initPid = 0;
   // Stage 1 and the init write to the same pipe: under load the init's
   // `ready` can overtake stage 1's `init-forked`, so wait for both.

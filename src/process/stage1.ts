@@ -18,7 +18,10 @@ export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
   try {
     closeFd(channel.toParent.read);
     closeFd(channel.toChild.write);
-    enterNamespaces(plan, channel);
+    const fromParent = new MessageReader<ParentMessage>(channel.toChild.read);
+    // Nothing of the container may run before it is in its cgroup.
+    if (fromParent.next()?.type !== 'proceed') throw new Error('parent did not place stage 1 in its cgroup');
+    enterNamespaces(plan, channel, fromParent);
     const pid = forkChild({ retry: !plan.create.includes('pid') });
     if (pid === 0) runInit(plan, report);
     sendMessage(report, { type: 'init-forked', pid });
@@ -33,12 +36,12 @@ export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
   return exitNow(code);
 }
 
-function enterNamespaces(plan: ContainerPlan, channel: SyncChannel): void {
+function enterNamespaces(plan: ContainerPlan, channel: SyncChannel, fromParent: MessageReader<ParentMessage>): void {
   for (const ns of plan.join) joinNamespace(ns.kind, ns.path);
   if (plan.newUserNamespace) {
     unshareNamespaces(['user']);
     sendMessage(channel.toParent.write, { type: 'userns-created' });
-    const answer = new MessageReader<ParentMessage>(channel.toChild.read).next();
+    const answer = fromParent.next();
     if (answer?.type !== 'mappings-written') throw new Error('parent did not write the id mappings');
     becomeRootInNamespace();
   }

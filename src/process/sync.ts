@@ -5,6 +5,7 @@
 //
 //  step | from    | to      | message              | meaning
 //  -----+---------+---------+----------------------+-----------------------------------------
+//   0   | parent  | stage 1 | proceed              | stage 1 is in the container's cgroup: go on
 //   1   | stage 1 | parent  | userns-created       | new user namespace exists; write the id maps
 //   2   | parent  | stage 1 | mappings-written     | uid_map/gid_map (and setgroups) are written
 //   3   | stage 1 | parent  | init-forked {pid}    | init exists (pid in the parent's pid namespace)
@@ -23,7 +24,7 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'error'; message: string };
 
-export type ParentMessage = { type: 'mappings-written' };
+export type ParentMessage = { type: 'proceed' } | { type: 'mappings-written' };
 
 export interface SyncChannel {
   /** Children write here, the parent reads. */

@@ -1,0 +1,132 @@
+// cgroup v1: one directory per controller hierarchy.
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LinuxResources } from '../../spec/types';
+import type { CgroupManager, CgroupState, CgroupStats } from '../types';
+import { applyWrites, readCgroupFile, writeCgroupFile } from '../files';
+import { v1Writes } from './resources';
+import { readV1Stats } from './stats';
+import { sleepMs } from '../../process/proc-info';
+
+export class V1Manager implements CgroupManager {
+  readonly version = 'v1' as const;
+
+  constructor(private readonly paths: Record<string, string>) {}
+
+  private dir(controller: string): string {
+    const dir = this.paths[controller];
+    if (!dir) throw new Error(`cgroup v1 controller ${controller} is not mounted`);
+    return dir;
+  }
+
+  /** One entry per distinct directory (co-mounted controllers share one). */
+  private dirs(): string[] {
+    return [...new Set(Object.values(this.paths))];
+  }
+
+  create(): void {
+    for (const dir of this.dirs()) mkdirWithRetry(dir);
+    if (this.paths.cpuset) inheritCpuset(this.paths.cpuset);
+  }
+
+  addProcess(pid: number): void {
+    for (const dir of this.dirs()) writeCgroupFile(`${dir}/cgroup.procs`, String(pid));
+  }
+
+  setResources(resources: LinuxResources): void {
+    const controllers = new Set(Object.keys(this.paths));
+    const writes = v1Writes(resources, { controllers, hasFile: (c, f) => existsSync(`${this.paths[c]}/${f}`) });
+    applyWrites(writes, (c) => this.dir(c));
+  }
+
+  freeze(): void {
+    this.setFreezer('FROZEN');
+  }
+
+  thaw(): void {
+    this.setFreezer('THAWED');
+  }
+
+  private setFreezer(state: 'FROZEN' | 'THAWED'): void {
+    const file = `${this.dir('freezer')}/freezer.state`;
+    // FREEZING is transitional: write until the kernel reports the state reached.
+    for (let i = 0; i < 1000; i++) {
+      writeCgroupFile(file, state);
+      if (readCgroupFile(file).trim() === state) return;
+      sleepMs(1);
+    }
+    throw new Error(`${file}: did not reach ${state}`);
+  }
+
+  isFrozen(): boolean {
+    if (!this.paths.freezer) return false;
+    try {
+      return readCgroupFile(`${this.paths.freezer}/freezer.state`).trim() !== 'THAWED';
+    } catch {
+      return false;
+    }
+  }
+
+  pids(): number[] {
+    const dir = this.paths.pids ?? this.paths.freezer ?? this.dirs()[0];
+    try {
+      return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  stats(): CgroupStats {
+    return readV1Stats(this.paths);
+  }
+
+  destroy(): void {
+    for (const dir of this.dirs()) removeCgroupDir(dir);
+  }
+
+  state(): CgroupState {
+    return { version: 'v1', paths: { ...this.paths } };
+  }
+}
+
+/** A concurrent delete may remove a shared parent between our mkdirs: try again. */
+export function mkdirWithRetry(dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+    }
+  }
+}
+
+/** A new cpuset cgroup starts with no cpus and mems; copy the nearest ancestor's. */
+function inheritCpuset(dir: string): void {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    if (readCgroupFile(`${dir}/${file}`).trim() !== '') continue;
+    const chain: string[] = [];
+    let at = dir;
+    while (readCgroupFile(`${at}/${file}`).trim() === '') {
+      chain.unshift(at);
+      at = dirname(at);
+    }
+    const value = readCgroupFile(`${at}/${file}`).trim();
+    for (const d of chain) writeCgroupFile(`${d}/${file}`, value);
+  }
+}
+
+/** rmdir, waiting briefly while the last processes finish leaving (EBUSY). */
+export function removeCgroupDir(dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt >= 200) throw new Error(`rmdir ${dir}: ${code}`);
+      sleepMs(5);
+    }
+  }
+}
