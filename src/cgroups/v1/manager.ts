@@ -5,6 +5,8 @@ import type { LinuxResources } from '../../spec/types';
 import type { CgroupManager, CgroupState, CgroupStats } from '../types';
 import { applyWrites, readCgroupFile, writeCgroupFile } from '../files';
 import { v1Writes } from './resources';
+import { v1DeviceWrites } from '../devices/v1';
+import { withDefaultDeviceRules } from '../devices/defaults';
 import { readV1Stats } from './stats';
 import { sleepMs } from '../../process/proc-info';
 
@@ -35,7 +37,9 @@ export class V1Manager implements CgroupManager {
 
   setResources(resources: LinuxResources): void {
     const controllers = new Set(Object.keys(this.paths));
-    const writes = v1Writes(resources, { controllers, hasFile: (c, f) => existsSync(`${this.paths[c]}/${f}`) });
+    const writes = v1Writes(resources, { controllers, hasFile: (c, f) => existsSync(`${this.paths[c]}/${f}`) }, (r) =>
+      v1DeviceWrites(withDefaultDeviceRules(r.devices)),
+    );
     applyWrites(writes, (c) => this.dir(c));
   }
 

@@ -27,7 +27,9 @@ export function v1Writes(resources: LinuxResources, host: V1HostFacts, deviceWri
   if (resources.unified && Object.keys(resources.unified).length > 0) {
     throw new UserError('config.json: /linux/resources/unified: needs cgroup v2, and this host uses cgroup v1');
   }
-  if (resources.devices) writes.push(...deviceWrites(resources));
+  // Device rules apply even when the config has none: the container then gets
+  // only the default devices, as with runc.
+  if (resources.devices?.length || host.controllers.has('devices')) writes.push(...deviceWrites(resources));
   if (resources.memory) memoryWrites(resources.memory, host, emit);
   if (resources.cpu) cpuWrites(resources.cpu, emit);
   if (resources.pids?.limit !== undefined && resources.pids.limit !== 0) {
