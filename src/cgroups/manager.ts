@@ -6,7 +6,8 @@ import type { CgroupManager, CgroupState } from './types';
 import { hostCgroupLayout, ownCgroups } from './detect';
 import { resolveCgroupDirs } from './paths';
 import { V1Manager } from './v1/manager';
-import { UserError } from '../errors';
+import { V2Manager } from './v2/manager';
+import { applyV2DeviceRules } from './devices/apply-v2';
 
 /** Where the container's cgroup goes on this host. */
 export function planCgroup(spec: Spec, id: string): CgroupState {
@@ -18,7 +19,8 @@ export function planCgroup(spec: Spec, id: string): CgroupState {
 
 export function openCgroup(state: CgroupState): CgroupManager {
   if (state.version === 'v1') return new V1Manager(state.paths);
-  throw new UserError('cgroup v2 hosts are not supported yet');
+  const mount = hostCgroupLayout().unifiedMount ?? '/sys/fs/cgroup';
+  return new V2Manager(state.paths[''], mount, applyV2DeviceRules);
 }
 
 /** Removes the container's cgroup and, for the default path, the shared tsrun level if now empty. */

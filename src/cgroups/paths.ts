@@ -10,11 +10,10 @@ import type { CgroupState } from './types';
 export function cgroupSubPath(cgroupsPath: string | undefined, id: string, own: string): string {
   const wanted = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `tsrun/${id}`;
   if (wanted.includes(':')) {
-    throw new UserError(`linux.cgroupsPath: "${wanted}" is a systemd slice:prefix:name path; use --systemd-cgroup (not supported yet)`);
+    throw new UserError(`config.json: /linux/cgroupsPath: "${wanted}" is a systemd slice:prefix:name path; use --systemd-cgroup (not supported yet)`);
   }
-  const joined = wanted.startsWith('/') ? posix.normalize(wanted) : posix.join(own || '/', wanted);
-  if (joined.split('/').includes('..')) throw new UserError(`linux.cgroupsPath: "${wanted}" must not climb out with ".."`);
-  return joined;
+  if (wanted.split('/').includes('..')) throw new UserError(`config.json: /linux/cgroupsPath: "${wanted}" must not climb out with ".."`);
+  return wanted.startsWith('/') ? posix.normalize(wanted) : posix.join(own || '/', wanted);
 }
 
 /** Where the container's cgroup directories are, per hierarchy. */

@@ -1,0 +1,138 @@
+// cgroup v2: one directory in the unified hierarchy. Controllers must be
+// enabled in every ancestor's cgroup.subtree_control before the container's
+// directory has their files; devices are an eBPF program on the directory.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import type { LinuxDeviceCgroup, LinuxResources } from '../../spec/types';
+import type { CgroupManager, CgroupState, CgroupStats } from '../types';
+import { applyWrites, readCgroupFile, writeCgroupFile } from '../files';
+import { mkdirWithRetry, removeCgroupDir } from '../v1/manager';
+import { v2ControllersFor, v2Writes } from './resources';
+import { parseV2Stats } from './stats';
+import { sleepMs } from '../../process/proc-info';
+
+/** Loads the device program for `rules` on `dir` (real bpf(2) unless a test swaps it). */
+export type DeviceProgramApplier = (dir: string, rules: LinuxDeviceCgroup[]) => void;
+
+export class V2Manager implements CgroupManager {
+  readonly version = 'v2' as const;
+
+  constructor(
+    private readonly dir: string,
+    private readonly mountRoot: string,
+    private readonly applyDevices: DeviceProgramApplier,
+  ) {}
+
+  create(): void {
+    mkdirWithRetry(this.dir);
+  }
+
+  /**
+   * Enables in each ancestor (from the mount root down) the controllers the
+   * resources need. An ancestor holding processes refuses (the "no internal
+   * processes" rule): the write that needs the controller then names it.
+   */
+  private enableControllers(wanted: string[]): void {
+    if (wanted.length === 0) return;
+    const levels: string[] = [];
+    for (let at = dirname(this.dir); relative(this.mountRoot, at) !== '..' && at.startsWith(this.mountRoot); at = dirname(at)) {
+      levels.unshift(at);
+      if (at === this.mountRoot) break;
+    }
+    for (const level of levels) {
+      const available = new Set(readCgroupFile(`${level}/cgroup.controllers`).split(/\s+/).filter(Boolean));
+      const enabled = new Set(readCgroupFile(`${level}/cgroup.subtree_control`).split(/\s+/).filter(Boolean));
+      const missing = wanted.filter((c) => available.has(c) && !enabled.has(c));
+      if (missing.length === 0) continue;
+      try {
+        writeCgroupFile(`${level}/cgroup.subtree_control`, missing.map((c) => `+${c}`).join(' '));
+      } catch {
+        // see above: reported by the write that needed it
+      }
+    }
+  }
+
+  addProcess(pid: number): void {
+    writeCgroupFile(`${this.dir}/cgroup.procs`, String(pid));
+  }
+
+  setResources(resources: LinuxResources): void {
+    this.enableControllers(v2ControllersFor(resources));
+    const files = new Set(readdirSync(this.dir));
+    const controllers = new Set(readCgroupFile(`${this.dir}/cgroup.controllers`).split(/\s+/).filter(Boolean));
+    const writes = v2Writes(resources, { files, controllers, bfqPerDevice: bfqPerDevice(this.dir), usage: this.usage() });
+    applyWrites(writes, () => this.dir);
+    this.applyDevices(this.dir, resources.devices ?? []);
+  }
+
+  private usage(): { memory: number; swap: number } | undefined {
+    if (!existsSync(`${this.dir}/memory.current`)) return undefined;
+    const read = (f: string): number => (existsSync(`${this.dir}/${f}`) ? Number(readCgroupFile(`${this.dir}/${f}`).trim()) : 0);
+    return { memory: read('memory.current'), swap: read('memory.swap.current') };
+  }
+
+  freeze(): void {
+    this.setFrozen(true);
+  }
+
+  thaw(): void {
+    this.setFrozen(false);
+  }
+
+  private setFrozen(frozen: boolean): void {
+    writeCgroupFile(`${this.dir}/cgroup.freeze`, frozen ? '1' : '0');
+    // cgroup.events says "frozen 1" once every process has stopped.
+    for (let i = 0; i < 1000; i++) {
+      if (/^frozen (\d)$/m.exec(readCgroupFile(`${this.dir}/cgroup.events`))?.[1] === (frozen ? '1' : '0')) return;
+      sleepMs(1);
+    }
+    throw new Error(`${this.dir}: cgroup did not become ${frozen ? 'frozen' : 'thawed'}`);
+  }
+
+  isFrozen(): boolean {
+    try {
+      return readCgroupFile(`${this.dir}/cgroup.freeze`).trim() === '1';
+    } catch {
+      return false;
+    }
+  }
+
+  pids(): number[] {
+    try {
+      return readFileSync(`${this.dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  stats(): CgroupStats {
+    const files: Record<string, string> = {};
+    for (const name of readdirSync(this.dir)) {
+      if (/^(cpu|memory|pids|io|hugetlb)\./.test(name)) {
+        try {
+          files[name] = readFileSync(`${this.dir}/${name}`, 'utf8');
+        } catch {
+          // write-only or vanished
+        }
+      }
+    }
+    return parseV2Stats(files);
+  }
+
+  destroy(): void {
+    removeCgroupDir(this.dir);
+  }
+
+  state(): CgroupState {
+    return { version: 'v2', paths: { '': this.dir } };
+  }
+}
+
+/** io.bfq.weight starting "default N" means BFQ takes per-device weights too. */
+function bfqPerDevice(dir: string): boolean {
+  try {
+    return readFileSync(`${dir}/io.bfq.weight`, 'utf8').startsWith('default');
+  } catch {
+    return false;
+  }
+}
