@@ -62,6 +62,8 @@ export interface CgroupManager {
   /** Host pids of every process in the cgroup. */
   pids(): number[];
   stats(): CgroupStats;
+  /** How many processes the OOM killer has killed in the cgroup so far. */
+  oomKills(): number;
   /** Removes the directories; the cgroup must be empty. */
   destroy(): void;
   state(): CgroupState;

@@ -84,6 +84,15 @@ export class V1Manager implements CgroupManager {
     return readV1Stats(this.paths);
   }
 
+  oomKills(): number {
+    if (!this.paths.memory) return 0;
+    try {
+      return Number(/^oom_kill (\d+)$/m.exec(readCgroupFile(`${this.paths.memory}/memory.oom_control`))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
   destroy(): void {
     for (const dir of this.dirs()) removeCgroupDir(dir);
   }

@@ -119,6 +119,14 @@ export class V2Manager implements CgroupManager {
     return parseV2Stats(files);
   }
 
+  oomKills(): number {
+    try {
+      return Number(/^oom_kill (\d+)$/m.exec(readCgroupFile(`${this.dir}/memory.events`))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
   destroy(): void {
     removeCgroupDir(this.dir);
   }

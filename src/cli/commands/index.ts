@@ -7,6 +7,11 @@ import { deleteCommand } from './delete';
 import { runCommand } from './run';
 import { listCommand } from './list';
 import { specCommand } from './spec';
+import { pauseCommand } from './pause';
+import { resumeCommand } from './resume';
+import { psCommand } from './ps';
+import { eventsCommand } from './events';
+import { updateCommand } from './update';
 
 export const COMMANDS: CommandSpec[] = [
   createCommand,
@@ -17,4 +22,9 @@ export const COMMANDS: CommandSpec[] = [
   runCommand,
   listCommand,
   specCommand,
+  pauseCommand,
+  resumeCommand,
+  psCommand,
+  eventsCommand,
+  updateCommand,
 ];

@@ -1,0 +1,79 @@
+// The commands that act on a container through its cgroup: pause, resume,
+// update, ps and events.
+import { UserError } from '../errors';
+import type { LinuxResources } from '../spec/types';
+import type { CgroupManager, CgroupStats } from '../cgroups/types';
+import { openCgroup } from '../cgroups/manager';
+import { Container } from './container';
+import { StateStore } from './store';
+import { withContainerLock } from './lock';
+
+function cgroupOf(container: Container): CgroupManager {
+  if (!container.record.cgroup) throw new UserError(`container ${container.id} has no cgroup recorded`);
+  return openCgroup(container.record.cgroup);
+}
+
+export async function pauseContainer(root: string, id: string): Promise<void> {
+  const store = new StateStore(root);
+  await withContainerLock(root, id, () => {
+    const container = Container.load(store, id);
+    const status = container.status();
+    if (status !== 'running' && status !== 'created') throw new UserError('container not running');
+    cgroupOf(container).freeze();
+  });
+}
+
+export async function resumeContainer(root: string, id: string): Promise<void> {
+  const store = new StateStore(root);
+  await withContainerLock(root, id, () => {
+    const container = Container.load(store, id);
+    if (container.status() !== 'paused') throw new UserError('container not paused');
+    cgroupOf(container).thaw();
+  });
+}
+
+/** Applies the given resources to a live container; fields left out keep their values. */
+export async function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
+  const store = new StateStore(root);
+  await withContainerLock(root, id, () => {
+    const container = Container.load(store, id);
+    if (container.status() === 'stopped') throw new UserError('container not running');
+    const cgroup = cgroupOf(container);
+    checkMemoryBeforeUpdate(cgroup, resources);
+    cgroup.setResources(resources);
+  });
+}
+
+/** memory.checkBeforeUpdate: refuse a limit below what the container already uses. */
+function checkMemoryBeforeUpdate(cgroup: CgroupManager, resources: LinuxResources): void {
+  const memory = resources.memory;
+  if (!memory?.checkBeforeUpdate || memory.limit === undefined || memory.limit < 0) return;
+  const usage = cgroup.stats().memory.usage.usage;
+  if (memory.limit <= usage) {
+    throw new UserError(`config.json: /linux/resources/memory/limit: ${memory.limit} is not above the current usage ${usage}`);
+  }
+}
+
+export function containerPids(root: string, id: string): number[] {
+  const container = Container.load(new StateStore(root), id);
+  if (container.status() === 'stopped' && !container.record.cgroup) return [];
+  return cgroupOf(container).pids();
+}
+
+export interface StatsEvent {
+  type: 'stats';
+  id: string;
+  data: CgroupStats;
+}
+
+export function containerStats(root: string, id: string): StatsEvent {
+  const container = Container.load(new StateStore(root), id);
+  if (container.status() === 'stopped') throw new UserError('container not running');
+  return { type: 'stats', id, data: cgroupOf(container).stats() };
+}
+
+/** The kernel's count of OOM kills in the container's cgroup (for `events` to report new ones). */
+export function oomKillCount(root: string, id: string): number {
+  const container = Container.load(new StateStore(root), id);
+  return cgroupOf(container).oomKills();
+}
