@@ -29,6 +29,11 @@ export async function deleteContainer(root: string, id: string, force: boolean):
 
 export function killAndWait(container: Container): void {
   sendSignal(container.record.pid, 9);
+  // A paused (frozen) init only acts on the SIGKILL once thawed.
+  if (container.record.cgroup) {
+    const cgroup = openCgroup(container.record.cgroup);
+    if (cgroup.isFrozen()) cgroup.thaw();
+  }
   if (!waitUntilGone(container.record.pid)) {
     throw new UserError(`container ${container.id}: init process ${container.record.pid} did not die after SIGKILL`);
   }
