@@ -54,8 +54,11 @@ export interface CgroupManager {
   /** Makes the directories (idempotent). */
   create(): void;
   addProcess(pid: number): void;
-  /** Applies every field; a value the host cannot honour throws naming the field. */
-  setResources(resources: LinuxResources): void;
+  /**
+   * Applies every field; a value the host cannot honour throws naming the field.
+   * skipDevices leaves the device rules as they are (an update that names none).
+   */
+  setResources(resources: LinuxResources, options?: { skipDevices?: boolean }): void;
   freeze(): void;
   thaw(): void;
   isFrozen(): boolean;

@@ -32,7 +32,11 @@ export async function resumeContainer(root: string, id: string): Promise<void> {
   });
 }
 
-/** Applies the given resources to a live container; fields left out keep their values. */
+/**
+ * Applies the given resources to a live container; fields left out keep their
+ * values. Device rules are only rewritten when the update gives some: without
+ * that, rewriting them would drop the config's own rules for the defaults.
+ */
 export async function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
   const store = new StateStore(root);
   await withContainerLock(root, id, () => {
@@ -40,7 +44,7 @@ export async function updateContainer(root: string, id: string, resources: Linux
     if (container.status() === 'stopped') throw new UserError('container not running');
     const cgroup = cgroupOf(container);
     checkMemoryBeforeUpdate(cgroup, resources);
-    cgroup.setResources(resources);
+    cgroup.setResources(resources, { skipDevices: resources.devices === undefined });
   });
 }
 

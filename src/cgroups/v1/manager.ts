@@ -35,10 +35,10 @@ export class V1Manager implements CgroupManager {
     for (const dir of this.dirs()) writeCgroupFile(`${dir}/cgroup.procs`, String(pid));
   }
 
-  setResources(resources: LinuxResources): void {
+  setResources(resources: LinuxResources, options: { skipDevices?: boolean } = {}): void {
     const controllers = new Set(Object.keys(this.paths));
     const writes = v1Writes(resources, { controllers, hasFile: (c, f) => existsSync(`${this.paths[c]}/${f}`) }, (r) =>
-      v1DeviceWrites(withDefaultDeviceRules(r.devices)),
+      options.skipDevices ? [] : v1DeviceWrites(withDefaultDeviceRules(r.devices)),
     );
     applyWrites(writes, (c) => this.dir(c));
   }

@@ -56,13 +56,13 @@ export class V2Manager implements CgroupManager {
     writeCgroupFile(`${this.dir}/cgroup.procs`, String(pid));
   }
 
-  setResources(resources: LinuxResources): void {
+  setResources(resources: LinuxResources, options: { skipDevices?: boolean } = {}): void {
     this.enableControllers(v2ControllersFor(resources));
     const files = new Set(readdirSync(this.dir));
     const controllers = new Set(readCgroupFile(`${this.dir}/cgroup.controllers`).split(/\s+/).filter(Boolean));
     const writes = v2Writes(resources, { files, controllers, bfqPerDevice: bfqPerDevice(this.dir), usage: this.usage() });
     applyWrites(writes, () => this.dir);
-    this.applyDevices(this.dir, resources.devices ?? []);
+    if (!options.skipDevices) this.applyDevices(this.dir, resources.devices ?? []);
   }
 
   private usage(): { memory: number; swap: number } | undefined {
