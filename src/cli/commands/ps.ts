@@ -6,7 +6,9 @@ export const psCommand: CommandSpec = {
   positional: '<container-id> [ps options]',
   describe: 'list the processes of a container (json: an array of host pids)',
   arity: [1, -1],
-  haltAfterPositionals: 1,
+  // As runc: everything from the container id on is ours to pass on, so
+  // `ps <id> -o pid,comm` gives -o to ps rather than refusing it as a flag.
+  haltAfterPositionals: 0,
   options: {
     format: { type: 'string', alias: 'f', describe: 'output format', choices: ['table', 'json'], default: 'table' },
   },
