@@ -46,7 +46,7 @@ const versionSpec: OptionSpec = { type: 'boolean', describe: 'print the version'
 export function parseCommandArgs(command: CommandSpec, argv: string[]): ParsedArgs {
   const specs = { ...GLOBAL_OPTIONS, ...command.options, help: helpSpec };
   const head = command.haltAfterPositionals === undefined ? { options: argv, trailing: [] } : splitAtCommandLine(argv, command, specs);
-  const parsed = parser(head.options, parserOptions(specs, false)) as ParsedArgs;
+  const parsed = parser(joinDashValues(head.options, specs), parserOptions(specs, false)) as ParsedArgs;
   checkOptions(parsed, specs);
   parsed._ = [...parsed._.map(String), ...head.trailing];
   const [min, max] = command.arity;
@@ -98,6 +98,22 @@ function splitAtCommandLine(argv: string[], command: CommandSpec, specs: Record<
     if (positionals > (command.haltAfterPositionals ?? 0)) return { options: argv.slice(0, i), trailing: argv.slice(i) };
   }
   return { options: argv, trailing: [] };
+}
+
+/** yargs-parser will not take a lone "-" (stdin) as a flag's value: write it as --flag=-. */
+function joinDashValues(argv: string[], specs: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--?([^=]+)$/.exec(argv[i])?.[1];
+    const spec = name === undefined ? undefined : (specs[name] ?? Object.values(specs).find((s) => s.alias === name));
+    if (spec && spec.type !== 'boolean' && argv[i + 1] === '-') {
+      out.push(`--${name}=-`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
 }
 
 function camel(name: string): string {

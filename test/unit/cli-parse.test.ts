@@ -3,6 +3,7 @@ import { splitGlobal, parseCommandArgs } from '../../src/cli/parse';
 import { createCommand } from '../../src/cli/commands/create';
 import { killCommand } from '../../src/cli/commands/kill';
 import { runCommand } from '../../src/cli/commands/run';
+import { updateCommand } from '../../src/cli/commands/update';
 
 describe('CLI parsing', () => {
   it('splits global flags from the verb, in both --flag v and --flag=v forms', () => {
@@ -28,6 +29,13 @@ describe('CLI parsing', () => {
     const args = parseCommandArgs(createCommand, ['--no-pivot', '--preserve-fds', '2', 'id']);
     assert.equal(args.noPivot, true);
     assert.equal(args.preserveFds, 2);
+  });
+
+  it('takes a lone "-" as a flag value (stdin)', () => {
+    const args = parseCommandArgs(updateCommand, ['-r', '-', 'id']);
+    assert.equal(args.resources, '-');
+    assert.deepEqual(args._, ['id']);
+    assert.equal(parseCommandArgs(updateCommand, ['--resources', '-', 'id']).resources, '-');
   });
 
   it('applies defaults and aliases', () => {
