@@ -5,6 +5,7 @@ import { constants } from 'node:os';
 import { prctlSet, PR_SET_CHILD_SUBREAPER, waitPidAsync } from '../linux/proc';
 import { sendSignal } from '../linux/signals';
 import { createContainer, type CreateOptions } from './create';
+import type { ContainerRecord } from './store';
 import { startContainer } from './start';
 import { deleteContainer } from './delete';
 
@@ -18,9 +19,34 @@ export interface RunOptions extends CreateOptions {
 
 /** Returns the exit code for the caller to exit with. */
 export async function runContainer(opts: RunOptions): Promise<number> {
+  if (opts.detach) {
+    await createAndStart(opts);
+    return 0;
+  }
   // The init is forked by a short-lived stage 1; as subreaper we become its
   // parent when stage 1 exits, and can wait for it.
-  if (!opts.detach) prctlSet(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
+  prctlSet(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
+  // Listening before the container starts: a signal that came between start
+  // and the handlers would kill tsrun and orphan the container. Until the
+  // process runs they are kept, then forwarded in order (as runc does).
+  const forwarder = new SignalForwarder();
+  try {
+    const record = await createAndStart(opts);
+    forwarder.target(record.pid);
+    try {
+      const result = await waitPidAsync(record.pid);
+      return result.signal !== null ? 128 + result.signal : (result.exitCode ?? 0);
+    } finally {
+      // Reaped: its pid may be reused, so nothing more is sent to it.
+      forwarder.stop();
+      if (!opts.keep) await deleteContainer(opts.root, opts.id, true);
+    }
+  } finally {
+    forwarder.stop();
+  }
+}
+
+async function createAndStart(opts: RunOptions): Promise<ContainerRecord> {
   const record = await createContainer(opts);
   try {
     await startContainer(opts.root, opts.id);
@@ -28,17 +54,30 @@ export async function runContainer(opts: RunOptions): Promise<number> {
     await deleteContainer(opts.root, opts.id, true);
     throw err;
   }
-  if (opts.detach) return 0;
-  const forwarders = FORWARDED.map((name) => {
-    const handler = (): void => void sendSignal(record.pid, constants.signals[name]);
+  return record;
+}
+
+class SignalForwarder {
+  private pid = 0;
+  private readonly pending: number[] = [];
+  private readonly handlers = FORWARDED.map((name) => {
+    const handler = (): void => this.forward(constants.signals[name]);
     process.on(name, handler);
     return [name, handler] as const;
   });
-  try {
-    const result = await waitPidAsync(record.pid);
-    return result.signal !== null ? 128 + result.signal : (result.exitCode ?? 0);
-  } finally {
-    for (const [name, handler] of forwarders) process.off(name, handler);
-    if (!opts.keep) await deleteContainer(opts.root, opts.id, true);
+
+  target(pid: number): void {
+    this.pid = pid;
+    for (const signal of this.pending.splice(0)) sendSignal(pid, signal);
+  }
+
+  /** Idempotent. */
+  stop(): void {
+    for (const [name, handler] of this.handlers) process.off(name, handler);
+  }
+
+  private forward(signal: number): void {
+    if (this.pid > 0) sendSignal(this.pid, signal);
+    else this.pending.push(signal);
   }
 }
