@@ -10,7 +10,8 @@ import type { Spec } from '../spec/types';
 import { makePlan, hostIdsOfContainerRoot } from '../process/plan';
 import { createExecFifo } from '../process/exec-fifo';
 import { spawnContainerInit } from '../process/spawn';
-import { readProcStat } from '../process/proc-info';
+import { readProcStat, waitUntilGone } from '../process/proc-info';
+import { sendSignal } from '../linux/signals';
 import { planCgroup, openCgroup, destroyCgroup } from '../cgroups/manager';
 import { UserError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
@@ -66,6 +67,11 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   cgroup.setResources(spec.linux?.resources ?? {});
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const pid = spawnContainerInit(plan, (stage1) => cgroup.addProcess(stage1));
+  // From here a failure (state or pid file not writable) must not leave the
+  // init waiting on its fifo for ever, nor its cgroup busy.
+  undo.push(() => {
+    if (sendSignal(pid, 9)) waitUntilGone(pid);
+  });
   const record: ContainerRecord = {
     ociVersion: spec.ociVersion ?? OCI_VERSION,
     id,
