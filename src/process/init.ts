@@ -11,6 +11,9 @@ import { holdExecFifo, waitForStart } from './exec-fifo';
 import { cleanProcessForExec, lookPath, withHome } from './exec';
 import { sendMessage } from './sync';
 import { logWarning } from '../log/logger';
+import { setDumpable, setIoPriority, setPersonality, setSchedulerAttributes } from '../linux/sched';
+import { hardenRootfs } from './hardening';
+import { setExecLabels } from './lsm';
 
 interface InitState {
   fifoFd: number;
@@ -22,6 +25,9 @@ type Step = [name: string, run: (plan: ContainerPlan, state: InitState) => void]
 
 /** Steps up to `ready`; a failure in any of them fails `create`. */
 const SETUP_STEPS: Step[] = [
+  // First: a non-dumpable process cannot be reached through /proc by the
+  // container (CVE-2019-5736); execve of the program ends it.
+  ['not dumpable', () => setDumpable(false)],
   ['new session', () => newSession()],
   ['enter bundle', (plan) => changeDir(plan.bundle)],
   ['hold exec fifo', (plan, st) => (st.fifoFd = holdExecFifo(plan.fifoPath))],
@@ -30,12 +36,21 @@ const SETUP_STEPS: Step[] = [
   ['finish root filesystem', (plan) => finishRootfs(plan.spec)],
   ['hostname', (plan) => plan.spec.hostname !== undefined && setHostname(plan.spec.hostname)],
   ['domainname', (plan) => plan.spec.domainname !== undefined && setDomainname(plan.spec.domainname)],
+  ['sysctl, read-only and masked paths', (plan) => hardenRootfs(plan.spec)],
+  ['personality, I/O priority, scheduler', (plan) => applyProcessAttributes(plan.attributes)],
   ['rlimits', (plan) => plan.rlimits.forEach((r) => setResourceLimit(r.resource, r.name, r.soft, r.hard))],
   ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan)],
   ['no new privileges', (plan) => plan.spec.process?.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
   ['cwd', (plan) => changeDir(plan.spec.process?.cwd ?? '/')],
   ['find program', (plan, st) => findProgram(plan, st)],
+  ['LSM labels', (plan) => setExecLabels(plan.spec.process?.apparmorProfile, plan.spec.process?.selinuxLabel)],
 ];
+
+function applyProcessAttributes(attributes: ContainerPlan['attributes']): void {
+  if (attributes.personality !== undefined) setPersonality(attributes.personality);
+  if (attributes.ioPriority) setIoPriority(attributes.ioPriority.ioClass, attributes.ioPriority.level);
+  if (attributes.scheduler) setSchedulerAttributes(attributes.scheduler);
+}
 
 /**
  * runc's order: shrink the bounding set while still root, keep the

@@ -4,7 +4,8 @@ import type { Spec } from '../spec/types';
 import type { NamespaceKind } from '../linux/namespaces';
 import { UserError } from '../errors';
 import type { CapabilitySets } from '../linux/capabilities';
-import { lastCapability, resolveCapabilities, resolveRlimits, type ResolvedRlimit } from './security-plan';
+import { checkProcMounts, checkSysctls, lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security-plan';
+import { checkLsmSupport } from './lsm';
 
 export interface ContainerPlan {
   id: string;
@@ -31,6 +32,8 @@ export interface ContainerPlan {
   capabilities?: CapabilitySets;
   lastCap: number;
   rlimits: ResolvedRlimit[];
+  /** personality, I/O priority, scheduler, oom_score_adj as numbers. */
+  attributes: ProcessAttributes;
 }
 
 export interface PlanOptions {
@@ -63,6 +66,9 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
   if ((spec.hostname || spec.domainname) && !kinds.has('uts')) {
     throw new UserError(`config.json: /${spec.hostname ? 'hostname' : 'domainname'}: setting it needs a uts namespace`);
   }
+  checkSysctls(spec.linux?.sysctl, kinds);
+  checkProcMounts(spec.mounts);
+  checkLsmSupport(spec.process?.apparmorProfile, spec.process?.selinuxLabel);
   const { warn, ...rest } = options;
   const lastCap = lastCapability();
   return {
@@ -72,6 +78,7 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
     capabilities: resolveCapabilities(spec.process?.capabilities, lastCap, warn ?? (() => undefined)),
     lastCap,
     rlimits: resolveRlimits(spec.process?.rlimits),
+    attributes: resolveProcessAttributes(spec),
     join,
     create: fresh.filter((k) => k !== 'user'),
     newUserNamespace: fresh.includes('user'),

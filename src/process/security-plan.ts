@@ -2,7 +2,8 @@
 // numbers the init applies without further thought. Unknown names are
 // config errors here, before anything is created.
 import { readFileSync } from 'node:fs';
-import type { LinuxCapabilities, POSIXRlimit } from '../spec/types';
+import type { LinuxCapabilities, POSIXRlimit, Spec } from '../spec/types';
+import { PER_LINUX, PER_LINUX32, type SchedAttr } from '../linux/sched';
 import { CAPABILITIES } from '../linux/capability-names';
 import type { CapabilitySets } from '../linux/capabilities';
 import { LINUX_RLIMITS } from '../spec/rlimits';
@@ -58,5 +59,102 @@ export function resolveRlimits(rlimits: POSIXRlimit[] | undefined): ResolvedRlim
     const resource = LINUX_RLIMITS[r.type];
     if (resource === undefined) throw new ConfigError('config.json', `/process/rlimits/${index}/type`, `unknown rlimit "${r.type}"`);
     return { resource, name: r.type, soft: r.soft, hard: r.hard };
+  });
+}
+
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+
+/**
+ * Only sysctls that live in a namespace the container has of its own may be
+ * set: anything else would change the host.
+ */
+export function checkSysctls(sysctl: Record<string, string> | undefined, namespaces: Set<string>): void {
+  for (const key of Object.keys(sysctl ?? {})) {
+    const where = `/linux/sysctl/${key}`;
+    let needs: string | undefined;
+    if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) needs = 'ipc';
+    else if (key.startsWith('net.')) needs = 'network';
+    else if (key === 'kernel.hostname' || key === 'kernel.domainname') needs = 'uts';
+    if (needs === undefined) throw new ConfigError('config.json', where, `sysctl "${key}" is not in a separate kernel namespace`);
+    if (!namespaces.has(needs)) throw new ConfigError('config.json', where, `sysctl "${key}" needs a ${needs} namespace of the container's own`);
+  }
+}
+
+const SCHED_POLICIES: Record<string, number> = { SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6 };
+const SCHED_FLAGS: Record<string, number> = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+};
+const IO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
+
+export interface ProcessAttributes {
+  personality?: number;
+  ioPriority?: { ioClass: number; level: number };
+  scheduler?: SchedAttr;
+  oomScoreAdj?: number;
+}
+
+export function resolveProcessAttributes(spec: Spec): ProcessAttributes {
+  const out: ProcessAttributes = {};
+  const personality = spec.linux?.personality;
+  if (personality) {
+    if ((personality.flags ?? []).length > 0) throw new ConfigError('config.json', '/linux/personality/flags', 'personality flags are not supported');
+    out.personality = personality.domain === 'LINUX32' ? PER_LINUX32 : PER_LINUX;
+  }
+  const io = spec.process?.ioPriority;
+  if (io) {
+    const ioClass = IO_CLASSES[io.class];
+    if (ioClass === undefined) throw new ConfigError('config.json', '/process/ioPriority/class', `unknown class "${io.class}"`);
+    out.ioPriority = { ioClass, level: io.priority };
+  }
+  const sched = spec.process?.scheduler;
+  if (sched) {
+    const policy = SCHED_POLICIES[sched.policy];
+    if (policy === undefined) throw new ConfigError('config.json', '/process/scheduler/policy', `unknown policy "${sched.policy}"`);
+    let flags = 0;
+    (sched.flags ?? []).forEach((name, i) => {
+      const bit = SCHED_FLAGS[name];
+      if (bit === undefined) throw new ConfigError('config.json', `/process/scheduler/flags/${i}`, `unknown flag "${name}"`);
+      flags |= bit;
+    });
+    out.scheduler = { policy, flags, nice: sched.nice ?? 0, priority: sched.priority ?? 0, runtime: sched.runtime ?? 0, deadline: sched.deadline ?? 0, period: sched.period ?? 0 };
+  }
+  if (spec.process?.oomScoreAdj !== undefined) out.oomScoreAdj = spec.process.oomScoreAdj;
+  return out;
+}
+
+/** /proc files a bind mount may replace (what runc lets through, e.g. lxcfs' files). */
+const PROC_BIND_ALLOWED = new Set([
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/net/dev',
+  '/proc/sys/kernel/ns_last_pid',
+]);
+
+/**
+ * A mount inside /proc could cover what maskedPaths and readonlyPaths guard
+ * (a writable fake /proc/sys, a file over /proc/self/attr: the
+ * CVE-2019-16884 class). Only a real proc at /proc, or a bind of an
+ * allowlisted file, may go there.
+ */
+export function checkProcMounts(mounts: Array<{ destination: string; type?: string; options?: string[] }> = []): void {
+  mounts.forEach((m, i) => {
+    const dest = ('/' + m.destination).replace(/\/+/g, '/').replace(/\/$/, '') || '/';
+    if (dest !== '/proc' && !dest.startsWith('/proc/')) return;
+    if (dest === '/proc' && m.type === 'proc') return;
+    const isBind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+    if (isBind && PROC_BIND_ALLOWED.has(dest)) return;
+    throw new ConfigError('config.json', `/mounts/${i}/destination`, `"${m.destination}" cannot be mounted: it is inside /proc (only proc itself, or a bind over ${[...PROC_BIND_ALLOWED].join(', ')})`);
   });
 }

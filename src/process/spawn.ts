@@ -10,6 +10,7 @@ import { runStage1 } from './stage1';
 import { MessageReader, openSyncChannel, sendMessage, type ChildMessage } from './sync';
 import { UserError } from '../errors';
 import { waitUntilGone } from './proc-info';
+import { writeFileSync } from 'node:fs';
 
 /**
  * Creates the container's init, set up and blocked on the exec fifo. Returns
@@ -24,6 +25,10 @@ export function spawnContainerInit(plan: ContainerPlan, placeStage1: (pid: numbe
   closeFd(channel.toChild.read);
   try {
     placeStage1(stage1);
+    // Written from here, while stage 1 is still ours to write to (its /proc
+    // files turn root-owned once it is non-dumpable); its children inherit it.
+    const oomScoreAdj = plan.attributes.oomScoreAdj;
+    if (oomScoreAdj !== undefined) writeOomScoreAdj(stage1, oomScoreAdj);
   } catch (err) {
     sendSignal(stage1, 9);
     waitPid(stage1);
@@ -69,4 +74,12 @@ export function spawnContainerInit(plan: ContainerPlan, placeStage1: (pid: numbe
 
 function describeExit(status: WaitResult): string {
   return status.signal !== null ? `stage 1 killed by signal ${status.signal}` : `stage 1 exit status ${status.exitCode}`;
+}
+
+function writeOomScoreAdj(pid: number, value: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, String(value));
+  } catch (err) {
+    throw new UserError(`config.json: /process/oomScoreAdj: write /proc/${pid}/oom_score_adj: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
 }

@@ -1,0 +1,39 @@
+// AppArmor profile and SELinux label of the program: both are set by writing
+// the process' "exec" attribute, which the kernel applies at execve.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { UserError } from '../errors';
+
+export function hostLsms(): string[] {
+  try {
+    return readFileSync('/sys/kernel/security/lsm', 'utf8').trim().split(',');
+  } catch {
+    return [];
+  }
+}
+
+/** Checked in the parent, so that create fails before anything is made. */
+export function checkLsmSupport(apparmorProfile: string | undefined, selinuxLabel: string | undefined, lsms = hostLsms()): void {
+  if (apparmorProfile && !lsms.includes('apparmor')) {
+    throw new UserError(`config.json: /process/apparmorProfile: AppArmor is not enabled on this host (cannot apply profile "${apparmorProfile}")`);
+  }
+  if (selinuxLabel && !lsms.includes('selinux')) {
+    throw new UserError(`config.json: /process/selinuxLabel: SELinux is not enabled on this host (cannot apply label "${selinuxLabel}")`);
+  }
+}
+
+/** In the init, last step before the exec. */
+export function setExecLabels(apparmorProfile: string | undefined, selinuxLabel: string | undefined): void {
+  if (apparmorProfile) {
+    const attr = existsSync('/proc/self/attr/apparmor/exec') ? '/proc/self/attr/apparmor/exec' : '/proc/self/attr/exec';
+    writeAttr(attr, `exec ${apparmorProfile}`, '/process/apparmorProfile');
+  }
+  if (selinuxLabel) writeAttr('/proc/self/attr/exec', selinuxLabel, '/process/selinuxLabel');
+}
+
+function writeAttr(path: string, value: string, pointer: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch (err) {
+    throw new Error(`config.json: ${pointer}: write ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
