@@ -7,6 +7,7 @@ import { becomeRootInNamespace, exitNow } from '../linux/proc';
 import { forkChild } from '../linux/fork';
 import { closeFd } from '../linux/fd';
 import type { ContainerPlan } from './plan';
+import { holdExecFifo } from './exec-fifo';
 import { MessageReader, sendMessage, type ParentMessage, type SyncChannel } from './sync';
 import { formatTimeOffsets } from './id-mappings';
 import { runInit } from './init';
@@ -21,9 +22,13 @@ export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
     const fromParent = new MessageReader<ParentMessage>(channel.toChild.read);
     // Nothing of the container may run before it is in its cgroup.
     if (fromParent.next()?.type !== 'proceed') throw new Error('parent did not place stage 1 in its cgroup');
+    // Opened while still the host's root, before entering any namespace: as
+    // root of a new user namespace the init may not search a 0700 state root
+    // (runc too hands its init an open fifo). The init reopens it by fd.
+    const fifoFd = holdExecFifo(plan.fifoPath);
     enterNamespaces(plan, channel, fromParent);
     const pid = forkChild({ retry: !plan.create.includes('pid') });
-    if (pid === 0) runInit(plan, report);
+    if (pid === 0) runInit({ ...plan, fifoPath: `/proc/self/fd/${fifoFd}` }, report);
     sendMessage(report, { type: 'init-forked', pid });
   } catch (err) {
     code = 1;
