@@ -3,7 +3,7 @@
 // forks the init, which is the first process of any new pid namespace.
 import { writeFileSync } from 'node:fs';
 import { joinNamespace, unshareNamespaces } from '../linux/namespaces';
-import { becomeRootInNamespace, exitNow } from '../linux/proc';
+import { becomeRootInNamespace, exitNow, prctlSet, PR_SET_DUMPABLE } from '../linux/proc';
 import { forkChild } from '../linux/fork';
 import { closeFd } from '../linux/fd';
 import type { ContainerPlan } from './plan';
@@ -54,6 +54,24 @@ function enterNamespaces(plan: ContainerPlan, channel: SyncChannel, fromParent: 
   unshareNamespaces(plan.create);
   if (plan.create.includes('time')) {
     const offsets = formatTimeOffsets(plan.spec);
-    if (offsets) writeFileSync('/proc/self/timens_offsets', offsets);
+    if (offsets) writeTimeOffsets(offsets, plan.inUserNamespace);
+  }
+}
+
+/**
+ * Once root of a user namespace, the process is not dumpable (its ids
+ * changed), so its /proc/self files belong to the host's root, for whom the
+ * namespace's root cannot write: EACCES. Dumpable for the write only.
+ */
+function writeTimeOffsets(offsets: string, inUserNamespace: boolean): void {
+  if (!inUserNamespace) {
+    writeFileSync('/proc/self/timens_offsets', offsets);
+    return;
+  }
+  prctlSet(PR_SET_DUMPABLE, 1, 'PR_SET_DUMPABLE');
+  try {
+    writeFileSync('/proc/self/timens_offsets', offsets);
+  } finally {
+    prctlSet(PR_SET_DUMPABLE, 0, 'PR_SET_DUMPABLE');
   }
 }
