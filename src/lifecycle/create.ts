@@ -10,6 +10,7 @@ import type { Spec } from '../spec/types';
 import { makePlan, hostIdsOfContainerRoot } from '../process/plan';
 import { createExecFifo } from '../process/exec-fifo';
 import { spawnContainerInit } from '../process/spawn';
+import { withSeccompListener } from '../process/seccomp-listener';
 import { readProcStat, waitUntilGone } from '../process/proc-info';
 import { sendSignal } from '../linux/signals';
 import { planCgroup, openCgroup, destroyCgroup } from '../cgroups/manager';
@@ -66,7 +67,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   cgroup.create();
   cgroup.setResources(spec.linux?.resources ?? {});
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
-  const pid = spawnContainerInit(plan, (stage1) => cgroup.addProcess(stage1));
+  const pid = withSeccompListener(plan, () => spawnContainerInit(plan, (stage1) => cgroup.addProcess(stage1)));
   // From here a failure (state or pid file not writable) must not leave the
   // init waiting on its fifo for ever, nor its cgroup busy.
   undo.push(() => {

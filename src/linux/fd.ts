@@ -97,6 +97,18 @@ export function closeFrom(first: number): void {
   if (ret < 0) throw syscallError('close_range', `fds >= ${first}`);
 }
 
+/** closeFrom(first) that leaves the descriptors in `keep` open (one close_range per gap). */
+export function closeFromExcept(first: number, keep: number[]): void {
+  let from = first;
+  for (const fd of keep.filter((k) => k >= first).sort((a, b) => a - b)) {
+    if (fd > from && rawSyscall(syscallNumber('close_range'), 'unsigned int', from, 'unsigned int', fd - 1, 'unsigned int', 0) < 0) {
+      throw syscallError('close_range', `fds ${from}-${fd - 1}`);
+    }
+    from = Math.max(from, fd + 1);
+  }
+  closeFrom(from);
+}
+
 export function makeFifo(path: string, mode: number): void {
   check(c.mkfifo(path, mode) as number, 'mkfifo', path);
 }

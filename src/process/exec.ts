@@ -2,7 +2,7 @@
 // slate (what Node left behind, DESIGN.md 1.5), and execve it.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { UserError } from '../errors';
-import { closeFrom, isOpen, setCloexec, setNonblocking } from '../linux/fd';
+import { closeFromExcept, isOpen, setCloexec, setNonblocking } from '../linux/fd';
 import { resetSignals } from '../linux/proc';
 
 /** Finds `name` the way execvp would, with the container's PATH; throws runc's words. */
@@ -50,14 +50,15 @@ function homeOf(uid: number): string {
 /**
  * Undo what Node did to the process: stdio marked close-on-exec and
  * non-blocking, signals ignored or blocked; close every other descriptor but
- * the preserved ones (fds 3 .. 3+preserveFds-1).
+ * the preserved ones (fds 3 .. 3+preserveFds-1) and `keep`, close-on-exec
+ * descriptors the init still needs after this (the seccomp agent's socket).
  */
-export function cleanProcessForExec(preserveFds: number): void {
+export function cleanProcessForExec(preserveFds: number, keep: number[] = []): void {
   for (let fd = 0; fd < 3 + preserveFds; fd++) {
     if (!isOpen(fd)) continue;
     setCloexec(fd, false);
     if (fd < 3) setNonblocking(fd, false);
   }
-  closeFrom(3 + preserveFds);
+  closeFromExcept(3 + preserveFds, keep);
   resetSignals();
 }

@@ -14,6 +14,8 @@ import { logWarning } from '../log/logger';
 import { setDumpable, setIoPriority, setPersonality, setSchedulerAttributes } from '../linux/sched';
 import { hardenRootfs } from './hardening';
 import { setExecLabels } from './lsm';
+import { loadSeccompBeforeCapabilityDrop, loadSeccompBeforeExec, seccompFdsToKeep } from './seccomp-load';
+import { noteHostPid } from './seccomp-listener';
 
 interface InitState {
   fifoFd: number;
@@ -31,6 +33,7 @@ const SETUP_STEPS: Step[] = [
   ['new session', () => newSession()],
   ['enter bundle', (plan) => changeDir(plan.bundle)],
   ['hold exec fifo', (plan, st) => (st.fifoFd = holdExecFifo(plan.fifoPath))],
+  ['seccomp agent pid', (plan) => noteHostPid(plan)],
   ['loopback', (plan) => plan.create.includes('network') && bringLoopbackUp()],
   ['root filesystem', (plan) => buildRootfs(plan)],
   ['finish root filesystem', (plan) => finishRootfs(plan.spec)],
@@ -39,6 +42,8 @@ const SETUP_STEPS: Step[] = [
   ['sysctl, read-only and masked paths', (plan) => hardenRootfs(plan.spec)],
   ['personality, I/O priority, scheduler', (plan) => applyProcessAttributes(plan.attributes)],
   ['rlimits', (plan) => plan.rlimits.forEach((r) => setResourceLimit(r.resource, r.name, r.soft, r.hard))],
+  // Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop (runc's order).
+  ['seccomp without no_new_privs', (plan) => loadSeccompBeforeCapabilityDrop(plan)],
   ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan)],
   ['no new privileges', (plan) => plan.spec.process?.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
   ['cwd', (plan) => changeDir(plan.spec.process?.cwd ?? '/')],
@@ -95,7 +100,8 @@ export function runInit(plan: ContainerPlan, report: number): never {
   }
   try {
     waitForStart(state.fifoFd);
-    cleanProcessForExec(plan.preserveFds);
+    cleanProcessForExec(plan.preserveFds, seccompFdsToKeep(plan));
+    loadSeccompBeforeExec(plan);
     execProgram(state.program, plan.spec.process?.args ?? [], state.env);
   } catch (err) {
     try {

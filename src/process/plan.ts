@@ -6,6 +6,7 @@ import { UserError } from '../errors';
 import type { CapabilitySets } from '../linux/capabilities';
 import { checkProcMounts, checkSysctls, lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security-plan';
 import { checkLsmSupport } from './lsm';
+import { planSeccomp, type SeccompPlan } from './seccomp-plan';
 
 export interface ContainerPlan {
   id: string;
@@ -34,6 +35,8 @@ export interface ContainerPlan {
   rlimits: ResolvedRlimit[];
   /** personality, I/O priority, scheduler, oom_score_adj as numbers. */
   attributes: ProcessAttributes;
+  /** linux.seccomp compiled to BPF; absent without one. */
+  seccomp?: SeccompPlan;
 }
 
 export interface PlanOptions {
@@ -71,6 +74,7 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
   checkLsmSupport(spec.process?.apparmorProfile, spec.process?.selinuxLabel);
   const { warn, ...rest } = options;
   const lastCap = lastCapability();
+  const seccomp = planSeccomp(spec, warn ?? (() => undefined));
   return {
     ...rest,
     spec,
@@ -84,6 +88,7 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
     newUserNamespace: fresh.includes('user'),
     inUserNamespace: kinds.has('user'),
     hasMountNamespace,
+    ...(seccomp && { seccomp }),
   };
 }
 
