@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXEC_FIFO_NAME, type ContainerRecord, type StateStore } from './store';
 import { isSameLiveProcess } from '../process/proc-info';
-import { openCgroup } from '../cgroups/manager';
+import { isCgroupFrozen } from '../cgroups/frozen';
 
 export type Status = 'created' | 'running' | 'paused' | 'stopped';
 
@@ -49,7 +49,7 @@ export class Container {
   status(): Status {
     if (!this.initAlive()) return 'stopped';
     if (existsSync(this.fifoPath)) return 'created';
-    if (this.record.cgroup && openCgroup(this.record.cgroup).isFrozen()) return 'paused';
+    if (this.record.cgroup && isCgroupFrozen(this.record.cgroup)) return 'paused';
     return 'running';
   }
 

@@ -1,6 +1,6 @@
 // `start`: release the created init through its exec fifo.
 import { UserError } from '../errors';
-import { releaseExecFifo } from '../process/exec-fifo';
+import { releaseExecFifo } from '../process/exec-fifo-release';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';

@@ -5,6 +5,7 @@ import type { LinuxResources } from '../../spec/types';
 import type { CgroupManager, CgroupState, CgroupStats } from '../types';
 import { applyWrites, readCgroupFile, writeCgroupFile } from '../files';
 import { v1Writes } from './resources';
+import { isCgroupFrozen } from '../frozen';
 import { v1DeviceWrites } from '../devices/v1';
 import { withDefaultDeviceRules } from '../devices/defaults';
 import { readV1Stats } from './stats';
@@ -63,12 +64,7 @@ export class V1Manager implements CgroupManager {
   }
 
   isFrozen(): boolean {
-    if (!this.paths.freezer) return false;
-    try {
-      return readCgroupFile(`${this.paths.freezer}/freezer.state`).trim() !== 'THAWED';
-    } catch {
-      return false;
-    }
+    return isCgroupFrozen(this.state());
   }
 
   pids(): number[] {

@@ -9,6 +9,7 @@ import { applyWrites, readCgroupFile, writeCgroupFile } from '../files';
 import { mkdirWithRetry, removeCgroupDir } from '../v1/manager';
 import { v2ControllersFor, v2Writes } from './resources';
 import { parseV2Stats } from './stats';
+import { isCgroupFrozen } from '../frozen';
 import { sleepMs } from '../../process/proc-info';
 
 /** Loads the device program for `rules` on `dir` (real bpf(2) unless a test swaps it). */
@@ -90,11 +91,7 @@ export class V2Manager implements CgroupManager {
   }
 
   isFrozen(): boolean {
-    try {
-      return readCgroupFile(`${this.dir}/cgroup.freeze`).trim() === '1';
-    } catch {
-      return false;
-    }
+    return isCgroupFrozen(this.state());
   }
 
   pids(): number[] {
