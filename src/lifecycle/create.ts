@@ -11,6 +11,8 @@ import { makePlan, hostIdsOfContainerRoot } from '../process/plan';
 import { createExecFifo } from '../process/exec-fifo';
 import { spawnContainerInit } from '../process/spawn';
 import { withSeccompListener } from '../process/seccomp-listener';
+import { hookState } from '../process/hook-points';
+import { runHooks } from '../hooks/run-hook';
 import { readProcStat, waitUntilGone } from '../process/proc-info';
 import { sendSignal } from '../linux/signals';
 import { planCgroup, openCgroup, destroyCgroup } from '../cgroups/manager';
@@ -67,7 +69,16 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   cgroup.create();
   cgroup.setResources(spec.linux?.resources ?? {});
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
-  const pid = withSeccompListener(plan, () => spawnContainerInit(plan, (stage1) => cgroup.addProcess(stage1)));
+  const pid = withSeccompListener(plan, () =>
+    spawnContainerInit(plan, {
+      placeStage1: (stage1) => cgroup.addProcess(stage1),
+      runRuntimeHooks: (initPid) => {
+        const state = hookState(plan, 'creating', initPid);
+        runHooks('prestart', spec.hooks?.prestart, state);
+        runHooks('createRuntime', spec.hooks?.createRuntime, state);
+      },
+    }),
+  );
   // From here a failure (state or pid file not writable) must not leave the
   // init waiting on its fifo for ever, nor its cgroup busy.
   undo.push(() => {
@@ -86,6 +97,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
     privatePidNamespace: plan.create.includes('pid'),
     mountsOnHost: !plan.hasMountNamespace,
     cgroup: cgroupState,
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
   };
   store.write(record);
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));

@@ -5,6 +5,7 @@ import { waitUntilGone } from '../process/proc-info';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
+import { runLateHooks } from './late-hooks';
 import { unmountContainerRootfs } from './host-mounts';
 import { destroyCgroup, openCgroup } from '../cgroups/manager';
 import type { CgroupState } from '../cgroups/types';
@@ -24,6 +25,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
     if (container.record.cgroup) emptyAndRemoveCgroup(container.record.cgroup);
     if (container.record.mountsOnHost) await unmountContainerRootfs(container.record.rootfs);
     store.remove(id);
+    await runLateHooks('poststop', container.record, 'stopped');
   });
 }
 

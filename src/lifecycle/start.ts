@@ -4,14 +4,16 @@ import { releaseExecFifo } from '../process/exec-fifo-release';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
+import { runLateHooks } from './late-hooks';
 
 export async function startContainer(root: string, id: string): Promise<void> {
   const store = new StateStore(root);
-  await withContainerLock(root, id, () => {
+  await withContainerLock(root, id, async () => {
     const container = Container.load(store, id);
     const status = container.status();
     if (status === 'stopped') throw new UserError('cannot start a container that has stopped');
     if (status !== 'created') throw new UserError(`cannot start an already running container`);
     releaseExecFifo(container.fifoPath, () => container.initAlive());
+    await runLateHooks('poststart', container.record, 'running');
   });
 }

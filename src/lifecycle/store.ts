@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors';
 import { validateId } from './ids';
 import type { CgroupState } from '../cgroups/types';
+import type { Hooks } from '../spec/types';
 
 export interface ContainerRecord {
   ociVersion: string;
@@ -26,6 +27,8 @@ export interface ContainerRecord {
   mountsOnHost: boolean;
   /** Where its cgroup is (absent in states written before cgroups existed). */
   cgroup?: CgroupState;
+  /** The hooks run after create: kept here, as the bundle may change or go. */
+  hooks?: Pick<Hooks, 'poststart' | 'poststop'>;
 }
 
 /** The exec fifo's name in a container's state directory. */

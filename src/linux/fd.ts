@@ -134,3 +134,11 @@ export function chownPath(path: string, uid: number, gid: number): void {
 export function chownFd(fd: number, uid: number, gid: number): void {
   check(c.fchown(fd, uid >>> 0, gid >>> 0) as number, 'fchown', `fd ${fd}`);
 }
+
+const memfdCreate = libc.func('int memfd_create(const char *name, unsigned int flags)');
+const MFD_CLOEXEC = 1;
+
+/** An anonymous in-memory file: usable where no writable filesystem is (inside a read-only container). */
+export function makeMemoryFile(name: string): number {
+  return check(memfdCreate(name, MFD_CLOEXEC) as number, 'memfd_create', name);
+}

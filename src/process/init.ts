@@ -6,10 +6,13 @@ import { changeDir, execProgram, exitNow, newSession, prctlSet, PR_SET_NO_NEW_PR
 import { dropBoundingSet, keepCapsAcrossSetuid, setCapabilities } from '../linux/capabilities';
 import { setResourceLimit } from '../linux/rlimits';
 import { writeFd } from '../linux/fd';
-import { buildRootfs, finishRootfs } from './rootfs';
+import { prepareRootfs, switchRoot, finishRootfs } from './rootfs';
+import { hasCreateHooks, hookState } from './hook-points';
+import { runHooks } from '../hooks/run-hook';
+import { hostPidOfSelf } from './proc-info';
 import { holdExecFifo, waitForStart } from './exec-fifo';
 import { cleanProcessForExec, lookPath, withHome } from './exec';
-import { sendMessage } from './sync';
+import { MessageReader, sendMessage, type ParentMessage } from './sync';
 import { logWarning } from '../log/logger';
 import { setDumpable, setIoPriority, setPersonality, setSchedulerAttributes } from '../linux/sched';
 import { hardenRootfs } from './hardening';
@@ -21,6 +24,12 @@ interface InitState {
   fifoFd: number;
   program: string;
   env: string[];
+  /** Where `ready`, `run-hooks` and errors go. */
+  report: number;
+  /** Messages from the parent (hooks-done). */
+  fromParent: MessageReader<ParentMessage>;
+  /** This process' pid as the runtime sees it (the hooks' state needs it). */
+  hostPid: number;
 }
 
 type Step = [name: string, run: (plan: ContainerPlan, state: InitState) => void];
@@ -35,7 +44,10 @@ const SETUP_STEPS: Step[] = [
   ['hold exec fifo', (plan, st) => (st.fifoFd = holdExecFifo(plan.fifoPath))],
   ['seccomp agent pid', (plan) => noteHostPid(plan)],
   ['loopback', (plan) => plan.create.includes('network') && bringLoopbackUp()],
-  ['root filesystem', (plan) => buildRootfs(plan)],
+  ['host pid', (_plan, st) => (st.hostPid = hostPidOfSelf())],
+  ['root filesystem', (plan) => prepareRootfs(plan)],
+  ['create hooks', (plan, st) => runCreateHooks(plan, st)],
+  ['switch root', (plan) => switchRoot(plan)],
   ['finish root filesystem', (plan) => finishRootfs(plan.spec)],
   ['hostname', (plan) => plan.spec.hostname !== undefined && setHostname(plan.spec.hostname)],
   ['domainname', (plan) => plan.spec.domainname !== undefined && setDomainname(plan.spec.domainname)],
@@ -84,9 +96,22 @@ function findProgram(plan: ContainerPlan, st: InitState): void {
   st.program = lookPath(proc.args[0], st.env);
 }
 
+/**
+ * Between the mounts and the root switch: the parent runs prestart and
+ * createRuntime hooks (runtime namespace), then this process runs the
+ * createContainer ones (container namespaces, host paths still visible).
+ */
+function runCreateHooks(plan: ContainerPlan, st: InitState): void {
+  if (!hasCreateHooks(plan.spec)) return;
+  sendMessage(st.report, { type: 'run-hooks' });
+  const answer = st.fromParent.next();
+  if (answer?.type !== 'hooks-done') throw new Error('the runtime did not run the create hooks');
+  runHooks('createContainer', plan.spec.hooks?.createContainer, hookState(plan, 'creating', st.hostPid));
+}
+
 /** Never returns: ends in execve or _exit. */
-export function runInit(plan: ContainerPlan, report: number): never {
-  const state: InitState = { fifoFd: -1, program: '', env: [] };
+export function runInit(plan: ContainerPlan, report: number, fromParentFd: number): never {
+  const state: InitState = { fifoFd: -1, program: '', env: [], report, fromParent: new MessageReader<ParentMessage>(fromParentFd), hostPid: 0 };
   try {
     for (const [, run] of SETUP_STEPS) run(plan, state);
     sendMessage(report, { type: 'ready' });
@@ -100,6 +125,7 @@ export function runInit(plan: ContainerPlan, report: number): never {
   }
   try {
     waitForStart(state.fifoFd);
+    runHooks('startContainer', plan.spec.hooks?.startContainer, hookState(plan, 'created', state.hostPid));
     cleanProcessForExec(plan.preserveFds, seccompFdsToKeep(plan));
     loadSeccompBeforeExec(plan);
     execProgram(state.program, plan.spec.process?.args ?? [], state.env);

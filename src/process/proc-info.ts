@@ -1,6 +1,6 @@
 // Reading /proc about a process: its start time (to tell a reused pid from
 // the container's), whether it is alive, and waiting for it to go.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProcStat {
   state: string;
@@ -39,5 +39,18 @@ export function waitUntilGone(pid: number, timeoutMs = 10000): boolean {
     if (stat === null || stat.state === 'Z' || stat.state === 'X') return true;
     if (Date.now() > deadline) return false;
     sleepMs(delay);
+  }
+}
+
+/**
+ * This process' pid in the runtime's pid namespace: before the root switch
+ * the host's /proc is still mounted, and its "self" link says it even for a
+ * process that is pid 1 of a new pid namespace.
+ */
+export function hostPidOfSelf(): number {
+  try {
+    return Number(readlinkSync('/proc/self'));
+  } catch {
+    return process.pid;
   }
 }

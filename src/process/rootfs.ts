@@ -20,8 +20,8 @@ export interface RootfsPlan {
   hasMountNamespace: boolean;
 }
 
-/** Everything up to and including the switch into the new root. */
-export function buildRootfs(plan: RootfsPlan): void {
+/** Everything up to the switch into the new root (the create hooks run between the two). */
+export function prepareRootfs(plan: RootfsPlan): void {
   const { spec, rootfs } = plan;
   const rootPropagation = spec.linux?.rootfsPropagation;
   if (plan.hasMountNamespace) {
@@ -37,8 +37,11 @@ export function buildRootfs(plan: RootfsPlan): void {
   }
   const cwd = spec.process?.cwd;
   if (cwd) mkdirSync(secureJoin(rootfs, cwd), { recursive: true, mode: 0o755 });
-  if (plan.noPivot) switchByChroot(rootfs);
-  else switchByPivot(rootfs);
+}
+
+export function switchRoot(plan: RootfsPlan): void {
+  if (plan.noPivot) switchByChroot(plan.rootfs);
+  else switchByPivot(plan.rootfs);
 }
 
 /** After the switch: the propagation the config asked for, and a read-only root. */

@@ -12,19 +12,22 @@ import { UserError } from '../errors';
 import { waitUntilGone } from './proc-info';
 import { writeFileSync } from 'node:fs';
 
-/**
- * Creates the container's init, set up and blocked on the exec fifo. Returns
- * its pid. `placeStage1` puts stage 1 in the container's cgroup before it
- * does anything, so that everything it forks is born there.
- */
-export function spawnContainerInit(plan: ContainerPlan, placeStage1: (pid: number) => void): number {
+export interface SpawnCallbacks {
+  /** Puts stage 1 in the container's cgroup before it does anything, so that everything it forks is born there. */
+  placeStage1(pid: number): void;
+  /** Runs the prestart and createRuntime hooks (the init waits, mounts made, root not yet switched). */
+  runRuntimeHooks(initPid: number): void;
+}
+
+/** Creates the container's init, set up and blocked on the exec fifo. Returns its pid. */
+export function spawnContainerInit(plan: ContainerPlan, callbacks: SpawnCallbacks): number {
   const channel = openSyncChannel();
   const stage1 = forkChild();
   if (stage1 === 0) runStage1(plan, channel);
   closeFd(channel.toParent.write);
   closeFd(channel.toChild.read);
   try {
-    placeStage1(stage1);
+    callbacks.placeStage1(stage1);
     // Written from here, while stage 1 is still ours to write to (its /proc
     // files turn root-owned once it is non-dumpable); its children inherit it.
     const oomScoreAdj = plan.attributes.oomScoreAdj;
@@ -39,8 +42,10 @@ export function spawnContainerInit(plan: ContainerPlan, placeStage1: (pid: numbe
   sendMessage(channel.toChild.write, { type: 'proceed' });
   let initPid = 0;
   // Stage 1 and the init write to the same pipe: under load the init's
-  // `ready` can overtake stage 1's `init-forked`, so wait for both.
+  // `ready` or `run-hooks` can overtake stage 1's `init-forked`, so each
+  // waits until the pid is known.
   let ready = false;
+  let hooksWanted = false;
   let stage1Status: WaitResult | null = null;
   try {
     const reader = new MessageReader<ChildMessage>(channel.toParent.read);
@@ -59,6 +64,13 @@ export function spawnContainerInit(plan: ContainerPlan, placeStage1: (pid: numbe
         throw new UserError(message.message);
       } else if (message.type === 'ready') {
         ready = true;
+      } else if (message.type === 'run-hooks') {
+        hooksWanted = true;
+      }
+      if (hooksWanted && initPid > 0) {
+        hooksWanted = false;
+        callbacks.runRuntimeHooks(initPid);
+        sendMessage(channel.toChild.write, { type: 'hooks-done' });
       }
       if (ready && initPid > 0) return initPid;
     }

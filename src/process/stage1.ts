@@ -28,7 +28,8 @@ export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
     const fifoFd = holdExecFifo(plan.fifoPath);
     enterNamespaces(plan, channel, fromParent);
     const pid = forkChild({ retry: !plan.create.includes('pid') });
-    if (pid === 0) runInit({ ...plan, fifoPath: `/proc/self/fd/${fifoFd}` }, report);
+    if (pid === 0) runInit({ ...plan, fifoPath: `/proc/self/fd/${fifoFd}` }, report, channel.toChild.read);
+    closeFd(channel.toChild.read);
     sendMessage(report, { type: 'init-forked', pid });
   } catch (err) {
     code = 1;
@@ -50,7 +51,6 @@ function enterNamespaces(plan: ContainerPlan, channel: SyncChannel, fromParent: 
     if (answer?.type !== 'mappings-written') throw new Error('parent did not write the id mappings');
     becomeRootInNamespace();
   }
-  closeFd(channel.toChild.read);
   unshareNamespaces(plan.create);
   if (plan.create.includes('time')) {
     const offsets = formatTimeOffsets(plan.spec);

@@ -9,10 +9,13 @@
 //   1   | stage 1 | parent  | userns-created       | new user namespace exists; write the id maps
 //   2   | parent  | stage 1 | mappings-written     | uid_map/gid_map (and setgroups) are written
 //   3   | stage 1 | parent  | init-forked {pid}    | init exists (pid in the parent's pid namespace)
+//   3a  | init    | parent  | run-hooks            | mounts made, root not yet switched: run prestart/createRuntime
+//   3b  | parent  | init    | hooks-done           | they succeeded: run createContainer, switch root
 //   4   | init    | parent  | ready                | set up; about to block on the exec fifo
 //   *   | any     | parent  | error {message}      | set-up failed; the sender exits non-zero
 //
-// Step 1-2 happen only when the config asks for a new user namespace. Steps
+// Step 1-2 happen only when the config asks for a new user namespace, 3a-3b
+// only when it has prestart, create* or startContainer hooks. Steps
 // 3 and 4 come from two processes and may arrive in either order. The
 // parent reads until it has both, or an `error`; end-of-file before either means a
 // child died without a word (its wait status is then reported).
@@ -21,10 +24,11 @@ import { makePipe, readFd, writeFd, closeFd } from '../linux/fd';
 export type ChildMessage =
   | { type: 'userns-created' }
   | { type: 'init-forked'; pid: number }
+  | { type: 'run-hooks' }
   | { type: 'ready' }
   | { type: 'error'; message: string };
 
-export type ParentMessage = { type: 'proceed' } | { type: 'mappings-written' };
+export type ParentMessage = { type: 'proceed' } | { type: 'mappings-written' } | { type: 'hooks-done' };
 
 export interface SyncChannel {
   /** Children write here, the parent reads. */
