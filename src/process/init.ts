@@ -2,9 +2,7 @@
 // ordered list of steps. Runs in the forked child, so only synchronous calls.
 import type { ContainerPlan } from './plan';
 import { bringLoopbackUp } from '../linux/net';
-import { changeDir, execProgram, exitNow, newSession, prctlSet, PR_SET_NO_NEW_PRIVS, setDomainname, setHostname, setIds, setUmask } from '../linux/proc';
-import { dropBoundingSet, keepCapsAcrossSetuid, setCapabilities } from '../linux/capabilities';
-import { setResourceLimit } from '../linux/rlimits';
+import { changeDir, execProgram, exitNow, newSession, prctlSet, PR_SET_NO_NEW_PRIVS, setDomainname, setHostname } from '../linux/proc';
 import { writeFd } from '../linux/fd';
 import { prepareRootfs, switchRoot, finishRootfs } from './rootfs';
 import { hasCreateHooks, hookState } from './hook-points';
@@ -13,8 +11,8 @@ import { hostPidOfSelf } from './proc-info';
 import { holdExecFifo, waitForStart } from './exec-fifo';
 import { cleanProcessForExec, lookPath, withHome } from './exec';
 import { MessageReader, sendMessage, type ParentMessage } from './sync';
-import { logWarning } from '../log/logger';
-import { setDumpable, setIoPriority, setPersonality, setSchedulerAttributes } from '../linux/sched';
+import { setDumpable } from '../linux/sched';
+import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
 import { hardenRootfs } from './hardening';
 import { setExecLabels } from './lsm';
 import { loadSeccompBeforeCapabilityDrop, loadSeccompBeforeExec, seccompFdsToKeep } from './seccomp-load';
@@ -53,41 +51,15 @@ const SETUP_STEPS: Step[] = [
   ['domainname', (plan) => plan.spec.domainname !== undefined && setDomainname(plan.spec.domainname)],
   ['sysctl, read-only and masked paths', (plan) => hardenRootfs(plan.spec)],
   ['personality, I/O priority, scheduler', (plan) => applyProcessAttributes(plan.attributes)],
-  ['rlimits', (plan) => plan.rlimits.forEach((r) => setResourceLimit(r.resource, r.name, r.soft, r.hard))],
+  ['rlimits', (plan) => applyRlimits(plan.rlimits)],
   // Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop (runc's order).
   ['seccomp without no_new_privs', (plan) => loadSeccompBeforeCapabilityDrop(plan)],
-  ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan)],
+  ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan.spec.process?.user, plan.capabilities, plan.lastCap)],
   ['no new privileges', (plan) => plan.spec.process?.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
   ['cwd', (plan) => changeDir(plan.spec.process?.cwd ?? '/')],
   ['find program', (plan, st) => findProgram(plan, st)],
   ['LSM labels', (plan) => setExecLabels(plan.spec.process?.apparmorProfile, plan.spec.process?.selinuxLabel)],
 ];
-
-function applyProcessAttributes(attributes: ContainerPlan['attributes']): void {
-  if (attributes.personality !== undefined) setPersonality(attributes.personality);
-  if (attributes.ioPriority) setIoPriority(attributes.ioPriority.ioClass, attributes.ioPriority.level);
-  if (attributes.scheduler) setSchedulerAttributes(attributes.scheduler);
-}
-
-/**
- * runc's order: shrink the bounding set while still root, keep the
- * permitted set across setuid, then set effective/permitted/inheritable and
- * ambient for the new user.
- */
-function switchUserKeepingCapabilities(plan: ContainerPlan): void {
-  const user = plan.spec.process?.user ?? { uid: 0, gid: 0 };
-  const caps = plan.capabilities;
-  if (caps) {
-    dropBoundingSet(caps.bounding, plan.lastCap);
-    keepCapsAcrossSetuid(true);
-  }
-  setIds(user.uid, user.gid, user.additionalGids ?? []);
-  setUmask(user.umask ?? 0o022);
-  if (caps) {
-    keepCapsAcrossSetuid(false);
-    setCapabilities(caps, logWarning);
-  }
-}
 
 function findProgram(plan: ContainerPlan, st: InitState): void {
   const proc = plan.spec.process;

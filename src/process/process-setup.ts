@@ -1,0 +1,40 @@
+// Steps that make the container's program process what its `process` object
+// says, shared by the container init (init.ts) and an exec'd process
+// (exec-child.ts): both run them in a forked child, synchronously.
+import type { User } from '../spec/types';
+import type { CapabilitySets } from '../linux/capabilities';
+import { dropBoundingSet, keepCapsAcrossSetuid, setCapabilities } from '../linux/capabilities';
+import { setIds, setUmask } from '../linux/proc';
+import { setResourceLimit } from '../linux/rlimits';
+import { setIoPriority, setPersonality, setSchedulerAttributes } from '../linux/sched';
+import { logWarning } from '../log/logger';
+import type { ProcessAttributes, ResolvedRlimit } from './security-plan';
+
+export function applyProcessAttributes(attributes: ProcessAttributes): void {
+  if (attributes.personality !== undefined) setPersonality(attributes.personality);
+  if (attributes.ioPriority) setIoPriority(attributes.ioPriority.ioClass, attributes.ioPriority.level);
+  if (attributes.scheduler) setSchedulerAttributes(attributes.scheduler);
+}
+
+export function applyRlimits(rlimits: ResolvedRlimit[]): void {
+  for (const r of rlimits) setResourceLimit(r.resource, r.name, r.soft, r.hard);
+}
+
+/**
+ * runc's order: shrink the bounding set while still root, keep the
+ * permitted set across setuid, then set effective/permitted/inheritable and
+ * ambient for the new user. Without `caps` the process keeps what it has.
+ */
+export function switchUserKeepingCapabilities(user: User | undefined, caps: CapabilitySets | undefined, lastCap: number): void {
+  const ids = user ?? { uid: 0, gid: 0 };
+  if (caps) {
+    dropBoundingSet(caps.bounding, lastCap);
+    keepCapsAcrossSetuid(true);
+  }
+  setIds(ids.uid, ids.gid, ids.additionalGids ?? []);
+  setUmask(ids.umask ?? 0o022);
+  if (caps) {
+    keepCapsAcrossSetuid(false);
+    setCapabilities(caps, logWarning);
+  }
+}
