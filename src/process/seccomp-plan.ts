@@ -232,3 +232,10 @@ function compile(defaultAction: number, architectures: Array<{ token: number; na
     filter.release();
   }
 }
+
+/** What `tsrun features` reports as supported. */
+export const SECCOMP_FEATURES = {
+  actions: (): string[] => Object.keys(ACTIONS),
+  operators: (): string[] => Object.keys(OPERATORS),
+  flags: (): string[] => Object.keys(FLAGS),
+};

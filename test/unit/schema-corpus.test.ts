@@ -10,7 +10,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv04 from 'ajv-draft-04';
+import { loadPublished, PUBLISHED_DIR } from '../helpers/published-schema';
 import type { ValidateFunction } from 'ajv';
 import { defaultSpec } from '../../src/spec/default-spec';
 import { firstSchemaError, isSchemaValid } from '../../src/spec/validate';
@@ -24,33 +24,6 @@ interface Case {
 }
 
 // ------------------------------------------------------------ published schema
-
-function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tsrun') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no tsrun package.json above ${__dirname}`);
-    dir = up;
-  }
-}
-
-const PUBLISHED_DIR = path.resolve(repoRoot(), '..', 'shared', 'oci-runtime-spec', 'schema');
-
-/** Compile the published (draft-04) schema, fixing its one non-standard ref in memory. */
-function loadPublished(): ValidateFunction {
-  const ajv = new Ajv04({ strict: false, allErrors: false });
-  for (const name of fs.readdirSync(PUBLISHED_DIR)) {
-    if (!name.endsWith('.json')) continue;
-    // defs.json has "$ref": "#definitions/uint32" (no slash); ajv rejects it.
-    const text = fs.readFileSync(path.join(PUBLISHED_DIR, name), 'utf8').replace(/"#definitions\//g, '"#/definitions/');
-    ajv.addSchema(JSON.parse(text) as object, name);
-  }
-  const validate = ajv.getSchema('config-schema.json');
-  if (!validate) throw new Error('config-schema.json missing from the published schema');
-  return validate;
-}
 
 // ------------------------------------------------------------ mutation helpers
 

@@ -12,6 +12,7 @@ import { resumeCommand } from './resume';
 import { psCommand } from './ps';
 import { eventsCommand } from './events';
 import { updateCommand } from './update';
+import { featuresCommand } from './features';
 
 export const COMMANDS: CommandSpec[] = [
   createCommand,
@@ -27,4 +28,5 @@ export const COMMANDS: CommandSpec[] = [
   psCommand,
   eventsCommand,
   updateCommand,
+  featuresCommand,
 ];

@@ -1,0 +1,13 @@
+import type { CommandSpec } from '../command';
+
+export const featuresCommand: CommandSpec = {
+  name: 'features',
+  positional: '',
+  describe: 'print the runtime-spec features JSON of this runtime',
+  arity: [0, 0],
+  options: {},
+  async run() {
+    const { runtimeFeatures } = await import('../../lifecycle/features');
+    process.stdout.write(JSON.stringify(runtimeFeatures(), null, 2) + '\n');
+  },
+};

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { runtimeFeatures } from '../../src/lifecycle/features';
+import { loadPublished } from '../helpers/published-schema';
+
+describe('features', () => {
+  it('is valid against the published features schema', () => {
+    const validate = loadPublished('features-schema.json');
+    const features = runtimeFeatures();
+    assert.ok(validate(features), JSON.stringify(validate.errors));
+  });
+
+  it('names what this runtime implements', () => {
+    const f = runtimeFeatures() as { ociVersionMax: string; hooks: string[]; linux: { namespaces: string[]; seccomp: { actions: string[] } } };
+    assert.equal(f.ociVersionMax, '1.3.0');
+    assert.ok(f.hooks.includes('createContainer'));
+    assert.ok(f.linux.namespaces.includes('time'));
+    assert.ok(f.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
+  });
+
+  it('has a schema that catches a wrong document (the test has teeth)', () => {
+    const validate = loadPublished('features-schema.json');
+    assert.equal(validate({ ociVersionMax: '1.3.0' }), false);
+    assert.equal(validate({ ociVersionMin: '1.0.0', ociVersionMax: '1.3.0', linux: { namespaces: ['bogus'] } }), false);
+  });
+});
