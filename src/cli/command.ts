@@ -8,6 +8,8 @@ export interface OptionSpec {
   alias?: string;
   default?: string | boolean | number;
   choices?: string[];
+  /** May be given several times (exec's --env, --cap): every value is kept, in order, as an array. */
+  multiple?: boolean;
 }
 
 export interface GlobalOptions {

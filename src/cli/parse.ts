@@ -11,12 +11,16 @@ const CONFIGURATION = {
   'dot-notation': false,
   'parse-numbers': false,
   'parse-positional-numbers': false,
-  'duplicate-arguments-array': false,
+  // Repeats become arrays; checkOptions keeps the last value but for `multiple` options.
+  'duplicate-arguments-array': true,
+  // An array option takes one value per flag, so `-e A=1 ID` leaves ID positional.
+  'greedy-arrays': false,
   'strip-aliased': false,
 };
 
 function parserOptions(specs: Record<string, OptionSpec>, halt: boolean): parser.Options {
-  const opts: parser.Options & { string: string[]; boolean: string[]; number: string[]; alias: Record<string, string[]> } = {
+  const opts: parser.Options & { string: string[]; boolean: string[]; number: string[]; array: string[]; alias: Record<string, string[]> } = {
+    array: [],
     string: [],
     boolean: [],
     number: [],
@@ -25,6 +29,7 @@ function parserOptions(specs: Record<string, OptionSpec>, halt: boolean): parser
   };
   for (const [name, spec] of Object.entries(specs)) {
     (spec.type === 'number' ? opts.string : opts[spec.type]).push(name);
+    if (spec.multiple) opts.array.push(name);
     if (spec.alias) opts.alias[name] = [spec.alias];
   }
   return opts;
@@ -60,6 +65,7 @@ export function parseCommandArgs(command: CommandSpec, argv: string[]): ParsedAr
 
 /** Refuses unknown flags and bad values; converts numbers and fills in defaults, in place. */
 function checkOptions(parsed: ParsedArgs, specs: Record<string, OptionSpec>): void {
+  keepLastOfRepeats(parsed, specs);
   const known = new Set<string>();
   for (const [name, spec] of Object.entries(specs)) {
     known.add(name);
@@ -79,6 +85,17 @@ function checkOptions(parsed: ParsedArgs, specs: Record<string, OptionSpec>): vo
       throw new UserError(`invalid value "${value}" for flag -${name}: must be one of ${spec.choices.join(', ')}`);
     }
     if (value === undefined && spec.default !== undefined) parsed[camel(name)] = spec.default;
+  }
+}
+
+/** A flag given twice keeps its last value (as runc's flag package), unless it is `multiple`. */
+function keepLastOfRepeats(parsed: ParsedArgs, specs: Record<string, OptionSpec>): void {
+  const multiple = new Set<string>();
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.multiple) [name, camel(name), spec.alias].forEach((k) => k && multiple.add(k));
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key !== '_' && Array.isArray(value) && !multiple.has(key)) parsed[key] = value[value.length - 1];
   }
 }
 
