@@ -1,15 +1,12 @@
 // `run`: create + start, and in the foreground wait for the container's
 // process, forwarding signals to it, then delete it. The exit code is the
 // process' own, or 128+N when signal N killed it.
-import { constants } from 'node:os';
 import { prctlSet, PR_SET_CHILD_SUBREAPER, waitPidAsync } from '../linux/proc';
-import { sendSignal } from '../linux/signals';
+import { SignalForwarder } from './signal-forwarder';
 import { createContainer, type CreateOptions } from './create';
 import type { ContainerRecord } from './store';
 import { startContainer } from './start';
 import { deleteContainer } from './delete';
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -55,29 +52,4 @@ async function createAndStart(opts: RunOptions): Promise<ContainerRecord> {
     throw err;
   }
   return record;
-}
-
-class SignalForwarder {
-  private pid = 0;
-  private readonly pending: number[] = [];
-  private readonly handlers = FORWARDED.map((name) => {
-    const handler = (): void => this.forward(constants.signals[name]);
-    process.on(name, handler);
-    return [name, handler] as const;
-  });
-
-  target(pid: number): void {
-    this.pid = pid;
-    for (const signal of this.pending.splice(0)) sendSignal(pid, signal);
-  }
-
-  /** Idempotent. */
-  stop(): void {
-    for (const [name, handler] of this.handlers) process.off(name, handler);
-  }
-
-  private forward(signal: number): void {
-    if (this.pid > 0) sendSignal(this.pid, signal);
-    else this.pending.push(signal);
-  }
 }
