@@ -5,7 +5,7 @@
 //  - a GC during that pass can map new DONTFORK pages, so after fork() the
 //    parent checks /proc/self/smaps and, if any range still says `dc`, kills
 //    the child and forks again. The child waits on a pipe for the verdict.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { libc } from './libc';
 import { makePipe, readFd, writeFd, closeFd } from './fd';
 import { rawFork, exitNow, waitPid } from './proc';
@@ -32,8 +32,33 @@ function markAllMappingsForkable(): void {
   }
 }
 
+/**
+ * smaps is read into this off-heap buffer, never into a JS string: a ~100 KB
+ * string is itself allocated on V8's heap, can make V8 map a new DONTFORK
+ * page after the fork, and the check then finds its own string (measured:
+ * most forks into a new pid namespace failed that way once libseccomp was loaded).
+ */
+let smaps = Buffer.alloc(1 << 20);
+
 function someMappingStillDontfork(): boolean {
-  return /^VmFlags:.* dc/m.test(readFileSync('/proc/self/smaps', 'latin1'));
+  const fd = openSync('/proc/self/smaps', 'r');
+  let length = 0;
+  try {
+    for (;;) {
+      if (length === smaps.length) smaps = Buffer.concat([smaps, Buffer.alloc(smaps.length)]);
+      const n = readSync(fd, smaps, length, smaps.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  for (let at = smaps.indexOf('VmFlags:'); at >= 0 && at < length; at = smaps.indexOf('VmFlags:', at + 1)) {
+    const end = smaps.indexOf(10, at);
+    const flags = smaps.subarray(at, end < 0 || end > length ? length : end);
+    if (flags.indexOf(' dc') >= 0) return true;
+  }
+  return false;
 }
 
 /**
