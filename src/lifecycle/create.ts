@@ -22,6 +22,9 @@ import { withContainerLock } from './lock';
 import { validateId } from './ids';
 import { logWarning } from '../log/logger';
 import { unmountContainerRootfs } from './host-mounts';
+import { checkConsoleSocket, connectConsoleSocket } from '../process/terminal';
+import { closeFd } from '../linux/fd';
+import type { ContainerPlan } from '../process/plan';
 
 export interface CreateOptions {
   root: string;
@@ -30,6 +33,10 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  /** --console-socket: where the pty master of a terminal container is sent. */
+  consoleSocket?: string;
+  /** `run` in the foreground: its own connected socket for the master; the detach rules do not apply. */
+  consoleFd?: number;
 }
 
 export async function createContainer(opts: CreateOptions): Promise<ContainerRecord> {
@@ -37,6 +44,7 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   const bundle = resolve(opts.bundle);
   const spec = loadConfig(bundle);
   if (!spec.process) throw new UserError('config.json: /process: must be present to create a container');
+  if (opts.consoleFd === undefined) checkConsoleSocket(spec.process.terminal === true, opts.consoleSocket, true);
   const store = new StateStore(opts.root);
   return withContainerLock(opts.root, id, async () => {
     const undo: Array<() => void | Promise<void>> = [];
@@ -69,6 +77,8 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   cgroup.create();
   cgroup.setResources(spec.linux?.resources ?? {});
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
+  const closeConsole = attachConsole(plan, opts);
+  undo.push(closeConsole);
   const pid = withSeccompListener(plan, () =>
     spawnContainerInit(plan, {
       placeStage1: (stage1) => cgroup.addProcess(stage1),
@@ -79,6 +89,8 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
       },
     }),
   );
+  // The init has sent the master and closed its copy; ours goes too, so the receiver sees the end.
+  closeConsole();
   // From here a failure (state or pid file not writable) must not leave the
   // init waiting on its fifo for ever, nor its cgroup busy.
   undo.push(() => {
@@ -102,4 +114,25 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   store.write(record);
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
   return record;
+}
+
+/**
+ * Records in the plan the socket the init sends its pty master on: run's own,
+ * or --console-socket connected here, where the host path is still visible
+ * to the runtime's credentials. Returns an idempotent close of what it opened.
+ */
+function attachConsole(plan: ContainerPlan, opts: CreateOptions): () => void {
+  if (!plan.spec.process?.terminal) return () => undefined;
+  if (opts.consoleFd !== undefined) {
+    plan.console = { socketFd: opts.consoleFd, describe: 'tsrun run' };
+    return () => undefined;
+  }
+  const path = opts.consoleSocket as string;
+  const socketFd = connectConsoleSocket(path);
+  plan.console = { socketFd, describe: `console socket ${path}` };
+  let open = true;
+  return () => {
+    if (open) closeFd(socketFd);
+    open = false;
+  };
 }

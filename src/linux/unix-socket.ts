@@ -15,6 +15,7 @@ const c = {
   sendmsg: libc.func('long sendmsg(int fd, void *msg, int flags)'),
   recvmsg: libc.func('long recvmsg(int fd, void *msg, int flags)'),
   poll: libc.func('int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)'),
+  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
 };
 
 const AF_UNIX = 1;
@@ -94,6 +95,17 @@ export function listenUnix(path: string, options: { nonblocking?: boolean; backl
     closeFd(sock);
     throw err;
   }
+}
+
+/**
+ * Two connected, close-on-exec stream sockets: a channel to a forked child,
+ * which inherits both (fork keeps close-on-exec descriptors) and may pass
+ * descriptors back on its end.
+ */
+export function socketPair(): [number, number] {
+  const fds = [0, 0];
+  check(c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) as number, 'socketpair', 'AF_UNIX');
+  return [fds[0], fds[1]];
 }
 
 /** The next connection (close-on-exec, non-blocking like the listener), or null when none waits. */

@@ -17,6 +17,7 @@ import { hardenRootfs } from './hardening';
 import { setExecLabels } from './lsm';
 import { loadSeccompBeforeCapabilityDrop, loadSeccompBeforeExec, seccompFdsToKeep } from './seccomp-load';
 import { noteHostPid } from './seccomp-listener';
+import { setupContainerTerminal } from './terminal';
 
 interface InitState {
   fifoFd: number;
@@ -46,6 +47,8 @@ const SETUP_STEPS: Step[] = [
   ['root filesystem', (plan) => prepareRootfs(plan)],
   ['create hooks', (plan, st) => runCreateHooks(plan, st)],
   ['switch root', (plan) => switchRoot(plan)],
+  // After the root switch, so that /dev/ptmx is the container's devpts.
+  ['terminal', (plan) => setupContainerTerminal(plan)],
   ['finish root filesystem', (plan) => finishRootfs(plan.spec)],
   ['hostname', (plan) => plan.spec.hostname !== undefined && setHostname(plan.spec.hostname)],
   ['domainname', (plan) => plan.spec.domainname !== undefined && setDomainname(plan.spec.domainname)],

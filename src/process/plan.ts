@@ -37,6 +37,12 @@ export interface ContainerPlan {
   attributes: ProcessAttributes;
   /** linux.seccomp compiled to BPF; absent without one. */
   seccomp?: SeccompPlan;
+  /**
+   * With process.terminal: the connected socket (inherited through the forks)
+   * that the init sends the pty master on, and what it leads to, for errors.
+   * Set by the caller after makePlan, around the fork.
+   */
+  console?: { socketFd: number; describe: string };
 }
 
 export interface PlanOptions {
@@ -62,9 +68,6 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
   const hasMountNamespace = kinds.has('mount');
   if (!hasMountNamespace && ((spec.linux?.maskedPaths ?? []).length > 0 || (spec.linux?.readonlyPaths ?? []).length > 0)) {
     throw new UserError('config.json: /linux/maskedPaths: masked and read-only paths need a mount namespace');
-  }
-  if (spec.process?.terminal) {
-    throw new UserError('config.json: /process/terminal: terminals are not supported yet: set it to false');
   }
   if ((spec.hostname || spec.domainname) && !kinds.has('uts')) {
     throw new UserError(`config.json: /${spec.hostname ? 'hostname' : 'domainname'}: setting it needs a uts namespace`);

@@ -29,5 +29,6 @@ export function createOptionsFrom(args: ParsedArgs, globals: GlobalOptions): Cre
     pidFile: args.pidFile as string | undefined,
     noPivot: Boolean(args.noPivot),
     preserveFds: args.preserveFds as number,
+    consoleSocket: args.consoleSocket as string | undefined,
   };
 }
