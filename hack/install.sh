@@ -12,8 +12,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Host packages: busybox-static for the demo/test rootfs, runc for benchmarks
-# and the conformance comparison, node and npm when the machine lacks them.
-packages=(busybox-static runc file iproute2 util-linux)
+# and the conformance comparison, podman/conmon and containerd for the tests
+# that drive tsrun as their runtime, node and npm when the machine lacks them.
+packages=(busybox-static runc file iproute2 util-linux podman conmon containerd)
 command -v node >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,0 +1,260 @@
+// podman (through conmon) with tsrun as its OCI runtime: `podman --runtime
+// <bin/tsrun>` for run, exec, pause/unpause, stop, kill, rm, terminals and
+// errors. podman gets a private world under a temp dir: its own
+// containers.conf and storage.conf, --root/--runroot/--tmpdir, cgroupfs,
+// file events and file locks, no network. The image is the test busybox
+// rootfs imported with `podman import`; nothing is downloaded.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUSYBOX_ROOTFS, TSRUN, isAlive } from '../helpers/harness';
+import { cmdline, waitFor } from '../helpers/session';
+import { describeResult, killMentioning, leftovers, missingBinary, removeTree, runCommand, tempDir, type CmdResult } from '../helpers/engines';
+
+const IMAGE = 'localhost/tsrun-busybox:test';
+/** Where tsrun keeps state when podman passes no --root (podman passes none by default). */
+const TSRUN_DEFAULT_ROOT = '/run/tsrun';
+
+/**
+ * podman sets RLIMIT_NOFILE and RLIMIT_NPROC to large values by default;
+ * raising a hard limit needs CAP_SYS_RESOURCE, which some CI sandboxes lack
+ * (runc fails there the same way), so the tests ask for low limits (root is
+ * exempt from RLIMIT_NPROC anyway).
+ */
+const ULIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+
+class Podman {
+  readonly dir = tempDir('tsrun-podman-');
+  readonly io = join(this.dir, 'io');
+  readonly env: NodeJS.ProcessEnv;
+  readonly global: string[];
+  private serial = 0;
+
+  constructor() {
+    mkdirSync(this.io);
+    for (const d of ['root', 'runroot', 'tmp', 'net', 'volumes']) mkdirSync(join(this.dir, d));
+    // tsrun is a JSON-capable runtime: podman then passes --log FILE
+    // --log-format=json and reads the error from that file.
+    writeFileSync(
+      join(this.dir, 'containers.conf'),
+      [
+        '[engine]',
+        'cgroup_manager = "cgroupfs"',
+        'events_logger = "file"',
+        'lock_type = "file"',
+        `tmp_dir = "${join(this.dir, 'tmp')}"`,
+        `volume_path = "${join(this.dir, 'volumes')}"`,
+        'runtime_supports_json = ["tsrun", "runc", "crun"]',
+        '[engine.runtimes]',
+        `tsrun = ["${TSRUN}"]`,
+        '[network]',
+        `network_config_dir = "${join(this.dir, 'net')}"`,
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(this.dir, 'storage.conf'),
+      ['[storage]', 'driver = "overlay"', `graphroot = "${join(this.dir, 'root')}"`, `runroot = "${join(this.dir, 'runroot')}"`, ''].join('\n'),
+    );
+    this.env = {
+      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: this.dir,
+      CONTAINERS_CONF: join(this.dir, 'containers.conf'),
+      CONTAINERS_STORAGE_CONF: join(this.dir, 'storage.conf'),
+      CONTAINERS_REGISTRIES_CONF: join(this.dir, 'registries.conf'),
+    };
+    writeFileSync(join(this.dir, 'registries.conf'), 'unqualified-search-registries = []\n');
+    this.global = [
+      '--root', join(this.dir, 'root'),
+      '--runroot', join(this.dir, 'runroot'),
+      '--tmpdir', join(this.dir, 'tmp'),
+      '--storage-driver', 'overlay',
+      '--cgroup-manager', 'cgroupfs',
+      '--events-backend', 'file',
+      '--runtime', TSRUN,
+    ];
+  }
+
+  argv(args: string[]): string[] {
+    return ['podman', ...this.global, ...args];
+  }
+
+  run(args: string[], opts: { timeoutMs?: number; input?: string } = {}): CmdResult {
+    return runCommand(this.io, this.argv(args), { env: this.env, timeoutMs: opts.timeoutMs ?? 60000, input: opts.input });
+  }
+
+  ok(args: string[], opts: { timeoutMs?: number } = {}): CmdResult {
+    const r = this.run(args, opts);
+    assert.equal(r.status, 0, describeResult(this.argv(args), r));
+    return r;
+  }
+
+  name(): string {
+    return `tsrun-${process.pid}-${this.serial++}`;
+  }
+
+  cidfile(): string {
+    return join(this.dir, `cid-${this.serial++}`);
+  }
+
+  /** The full id and host pid of a running container. */
+  inspect(name: string): { id: string; pid: number } {
+    const r = this.ok(['inspect', '--format', '{{.Id}} {{.State.Pid}}', name]);
+    const [id, pid] = r.stdout.trim().split(' ');
+    return { id, pid: Number(pid) };
+  }
+
+  /** What containers with these ids may have left: state, mounts, conmon, processes. */
+  leftovers(ids: string[], pids: number[] = []): string[] {
+    // containers/storage bind-mounts its overlay home on itself (private) for
+    // as long as the store exists: that one is podman's, removed by destroy()
+    const storageHome = join(this.dir, 'root', 'overlay');
+    const found = leftovers({ mountRoots: [this.dir], processNeedles: [this.dir, ...ids], pids, stateRoots: [] }).filter(
+      (l) => l !== `mount ${storageHome}`,
+    );
+    for (const id of ids) if (existsSync(join(TSRUN_DEFAULT_ROOT, id))) found.push(`tsrun state ${join(TSRUN_DEFAULT_ROOT, id)}`);
+    const ps = this.run(['ps', '-a', '-q', '--no-trunc']);
+    if (ps.stdout.trim() !== '') found.push(`podman containers: ${ps.stdout.trim()}`);
+    return found.map((l) => l.replace(/^process (\d+) .*$/, (m, pid: string) => `${m}: ${cmdline(Number(pid)).slice(0, 200)}`));
+  }
+
+  /**
+   * Asserts that nothing is left, allowing a few seconds for the cleanup that
+   * conmon starts when a container exits (`podman container cleanup`), which
+   * may still be running when the podman command returns.
+   */
+  async assertClean(ids: string[], pids: number[] = []): Promise<void> {
+    let found: string[] = [];
+    await waitFor(() => (found = this.leftovers(ids, pids)).length === 0, 15000, 200);
+    assert.deepEqual(found, []);
+  }
+
+  destroy(): void {
+    this.run(['rm', '-a', '-f', '-t', '0']);
+    killMentioning(this.dir);
+    removeTree(this.dir);
+  }
+}
+
+const missing = missingBinary('podman', 'conmon');
+const maybe = missing ? describe.skip : describe;
+
+maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not installed)` : ''}`, function () {
+  this.timeout(180000);
+  let pm: Podman;
+  const ulimits = ULIMITS;
+
+  before(() => {
+    pm = new Podman();
+    const tar = spawnSync('tar', ['-C', BUSYBOX_ROOTFS, '-c', '.'], { maxBuffer: 1 << 30 });
+    assert.equal(tar.status, 0, String(tar.stderr));
+    const r = spawnSync('podman', [...pm.global, 'import', '-', IMAGE], { input: tar.stdout, env: pm.env, encoding: 'utf8', timeout: 120000 });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  after(() => {
+    if (!pm) return;
+    pm.destroy();
+    assert.deepEqual(existsSync(pm.dir) ? readdirSync(pm.dir) : [], [], 'podman temp dir left');
+  });
+
+  it('run --rm prints the output and exits with the container status', async () => {
+    const cidfile = pm.cidfile();
+    const r = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, IMAGE, 'sh', '-c', 'echo hello; exit 3']);
+    assert.equal(r.status, 3, describeResult(['podman run'], r));
+    assert.equal(r.stdout, 'hello\n');
+    assert.equal(r.stderr, '');
+    const id = readFileSync(cidfile, 'utf8').trim();
+    await pm.assertClean([id]);
+  });
+
+  it('run -d, exec, pause/unpause, stop, then rm', async () => {
+    const name = pm.name();
+    const started = pm.ok(['run', '-d', '--name', name, '--network=none', ...ulimits, IMAGE, 'sleep', '1000']);
+    const { id, pid } = pm.inspect(name);
+    assert.equal(started.stdout.trim(), id);
+    assert.ok(isAlive(pid), 'container process not running');
+
+    const ex = pm.run(['exec', name, 'sh', '-c', 'echo in-exec $$; exit 4']);
+    assert.equal(ex.status, 4, describeResult(['podman exec'], ex));
+    assert.match(ex.stdout, /^in-exec \d+\n$/);
+
+    pm.ok(['pause', name]);
+    assert.equal(pm.ok(['inspect', '--format', '{{.State.Status}}', name]).stdout.trim(), 'paused');
+    assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /State:\s+[SD]/);
+    pm.ok(['unpause', name]);
+    assert.equal(pm.ok(['inspect', '--format', '{{.State.Status}}', name]).stdout.trim(), 'running');
+
+    const top = pm.ok(['top', name]);
+    assert.match(top.stdout, /sleep 1000/);
+
+    // sleep as pid 1 ignores SIGTERM: podman falls back to SIGKILL after 2 s
+    const stop = pm.run(['stop', '-t', '2', name]);
+    assert.equal(stop.status, 0, describeResult(['podman stop'], stop));
+    assert.ok(await waitFor(() => !isAlive(pid), 10000), 'container process survived stop');
+    assert.match(pm.ok(['inspect', '--format', '{{.State.Status}}', name]).stdout.trim(), /exited|stopped/);
+    pm.ok(['rm', name]);
+    await pm.assertClean([id], [pid]);
+  });
+
+  it('kill sends the signal, and rm -f removes a running container', async () => {
+    const name = pm.name();
+    pm.ok(['run', '-d', '--name', name, '--network=none', ...ulimits, IMAGE, 'sh', '-c', 'trap "exit 42" USR1; while :; do sleep 0.1; done']);
+    const { id, pid } = pm.inspect(name);
+    await waitFor(() => false, 300); // let the shell install its trap
+    pm.ok(['kill', '--signal', 'USR1', name]);
+    assert.ok(await waitFor(() => !isAlive(pid), 10000), 'kill USR1 did not end the container');
+    const waited = pm.ok(['wait', name]);
+    assert.equal(waited.stdout.trim(), '42');
+    pm.ok(['rm', name]);
+
+    const name2 = pm.name();
+    pm.ok(['run', '-d', '--name', name2, '--network=none', ...ulimits, IMAGE, 'sleep', '1000']);
+    const second = pm.inspect(name2);
+    pm.ok(['kill', name2]);
+    assert.ok(await waitFor(() => !isAlive(second.pid), 10000), 'kill did not end the container');
+    pm.ok(['rm', name2]);
+
+    const name3 = pm.name();
+    pm.ok(['run', '-d', '--name', name3, '--network=none', ...ulimits, IMAGE, 'sleep', '1000']);
+    const third = pm.inspect(name3);
+    pm.ok(['rm', '-f', '-t', '0', name3]);
+    assert.ok(await waitFor(() => !isAlive(third.pid), 10000), 'rm -f left the container process');
+    await pm.assertClean([id, second.id, third.id], [pid, second.pid, third.pid]);
+  });
+
+  it('exec -t gives the process a terminal', async () => {
+    const name = pm.name();
+    pm.ok(['run', '-d', '--name', name, '--network=none', ...ulimits, IMAGE, 'sleep', '1000']);
+    const { id, pid } = pm.inspect(name);
+    try {
+      const r = pm.run(['exec', '-t', name, 'tty']);
+      assert.equal(r.status, 0, describeResult(['podman exec -t'], r));
+      assert.match(r.stdout, /^\/dev\/pts\/\d+\r?\n$/);
+    } finally {
+      pm.run(['rm', '-f', '-t', '0', name]);
+    }
+    await pm.assertClean([id], [pid]);
+  });
+
+  it('run -t gives the container a terminal', async () => {
+    const cidfile = pm.cidfile();
+    const r = pm.run(['run', '--rm', '-t', '--network=none', ...ulimits, '--cidfile', cidfile, IMAGE, 'tty']);
+    assert.equal(r.status, 0, describeResult(['podman run -t'], r));
+    assert.equal(r.stdout, '/dev/pts/0\r\n');
+    const id = existsSync(cidfile) ? readFileSync(cidfile, 'utf8').trim() : '';
+    await pm.assertClean(id ? [id] : []);
+  });
+
+  it('a missing program reaches the user as exit 127 with the reason', async () => {
+    const cidfile = pm.cidfile();
+    const r = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, IMAGE, '/nonexistent']);
+    assert.equal(r.status, 127, describeResult(['podman run /nonexistent'], r));
+    assert.match(r.stderr, /\/nonexistent/);
+    assert.match(r.stderr, /no such file or directory/i);
+    assert.equal(r.stdout, '');
+    const id = existsSync(cidfile) ? readFileSync(cidfile, 'utf8').trim() : '';
+    await pm.assertClean(id ? [id] : []);
+  });
+});
