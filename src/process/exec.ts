@@ -8,7 +8,8 @@ import { resetSignals } from '../linux/proc';
 /** Finds `name` the way execvp would, with the container's PATH; throws runc's words. */
 export function lookPath(name: string, env: string[]): string {
   if (name.includes('/')) {
-    if (!isExecutableFile(name)) throw new UserError(`exec: "${name}": stat ${name}: no such file or directory`);
+    const why = notExecutable(name);
+    if (why !== undefined) throw new UserError(`exec: "${name}": ${why}`);
     return name;
   }
   const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -17,6 +18,30 @@ export function lookPath(name: string, env: string[]): string {
     if (isExecutableFile(candidate)) return candidate;
   }
   throw new UserError(`exec: "${name}": executable file not found in $PATH`);
+}
+
+const STRERROR: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EACCES: 'permission denied',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+};
+
+/**
+ * Why `path` cannot be executed, in Go's exec.LookPath words as runc reports
+ * them (callers map them to exit codes: podman gives 127 for "no such file
+ * or directory" and 126 for "permission denied"), or undefined when it can.
+ */
+function notExecutable(path: string): string | undefined {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    return `stat ${path}: ${STRERROR[code] ?? code}`;
+  }
+  return isFile && isExecutableFile(path) ? undefined : 'permission denied';
 }
 
 function isExecutableFile(path: string): boolean {

@@ -247,6 +247,15 @@ maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not
     await pm.assertClean(id ? [id] : []);
   });
 
+  it('a program that is not executable reaches the user as exit 126 (permission denied)', async () => {
+    const cidfile = pm.cidfile();
+    const r = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, IMAGE, '/etc/passwd']);
+    assert.equal(r.status, 126, describeResult(['podman run /etc/passwd'], r));
+    assert.match(r.stderr, /exec: "\/etc\/passwd": permission denied/);
+    const id = existsSync(cidfile) ? readFileSync(cidfile, 'utf8').trim() : '';
+    await pm.assertClean(id ? [id] : []);
+  });
+
   it('a missing program reaches the user as exit 127 with the reason', async () => {
     const cidfile = pm.cidfile();
     const r = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, IMAGE, '/nonexistent']);
