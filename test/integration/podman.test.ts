@@ -261,7 +261,10 @@ maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not
     const r = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, IMAGE, '/nonexistent']);
     assert.equal(r.status, 127, describeResult(['podman run /nonexistent'], r));
     assert.match(r.stderr, /\/nonexistent/);
-    assert.match(r.stderr, /no such file or directory/i);
+    assert.match(r.stderr, /exec: "\/nonexistent": stat \/nonexistent: no such file or directory/);
+    // podman read the message from the --log file (one JSON object), not from
+    // tsrun's stderr (which conmon forwards, prefixed with "tsrun: ")
+    assert.doesNotMatch(r.stderr, /tsrun: tsrun: /);
     assert.equal(r.stdout, '');
     const id = existsSync(cidfile) ? readFileSync(cidfile, 'utf8').trim() : '';
     await pm.assertClean(id ? [id] : []);
