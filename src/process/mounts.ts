@@ -11,6 +11,12 @@ import { secureJoin } from './secure-join';
 export interface MountContext {
   rootfs: string;
   bundle: string;
+  /**
+   * The container has a cgroup namespace of its own: a `cgroup` mount is a
+   * cgroup filesystem rooted at its cgroup. Without one (false), it gets its
+   * own cgroup directories bound in, as runc does.
+   */
+  cgroupNamespace?: boolean;
 }
 
 export function mountEntry(entry: Mount, ctx: MountContext): void {
@@ -21,7 +27,7 @@ export function mountEntry(entry: Mount, ctx: MountContext): void {
     bindMount(entry, options, target, ctx);
   } else if (entry.type === 'cgroup') {
     mkdirSync(target, { recursive: true });
-    mountCgroupTree(options, target);
+    mountCgroupTree(options, target, ctx.cgroupNamespace ?? true);
   } else {
     mkdirSync(target, { recursive: true });
     const type = entry.type ?? 'none';
@@ -73,6 +79,9 @@ interface CgroupHierarchy {
   fstype: 'cgroup' | 'cgroup2';
   /** The super options naming the controllers, e.g. "cpu,cpuacct" or "name=systemd". */
   controllers: string;
+  /** Where the host mounts it, and the directory of the hierarchy that mount shows (mountinfo field 4). */
+  mountPoint: string;
+  mountRoot: string;
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -83,36 +92,69 @@ function hostCgroupHierarchies(): CgroupHierarchy[] {
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
-    const mountPoint = line.slice(0, sep).split(' ')[4];
+    const [, , , mountRoot, mountPoint] = line.slice(0, sep).split(' ');
     const [fstype, , superOptions] = line.slice(sep + 3).split(' ');
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    if (mountPoint === CGROUP_ROOT) return [{ name: '', fstype: 'cgroup2', controllers: '' }];
+    if (mountPoint === CGROUP_ROOT) return [{ name: '', fstype: 'cgroup2', controllers: '', mountPoint, mountRoot }];
     if (!mountPoint.startsWith(CGROUP_ROOT + '/')) continue;
     const controllers = superOptions
       .split(',')
       .filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent') && o !== 'clone_children')
       .join(',');
-    found.push({ name: mountPoint.slice(CGROUP_ROOT.length + 1), fstype, controllers });
+    found.push({ name: mountPoint.slice(CGROUP_ROOT.length + 1), fstype, controllers, mountPoint, mountRoot });
   }
   return found;
+}
+
+/**
+ * The host directory of this process' own cgroup in hierarchy `h` (the init
+ * is in the container's cgroup by now), from /proc/self/cgroup.
+ */
+function ownCgroupDir(h: CgroupHierarchy): string {
+  const superOptions = h.controllers.split(',');
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const match = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!match) continue;
+    const [, , list, path] = match;
+    const matches = h.fstype === 'cgroup2' ? list === '' : list !== '' && list.split(',').every((c) => superOptions.includes(c));
+    if (!matches) continue;
+    const rel = h.mountRoot === '/' ? path : path.startsWith(h.mountRoot) ? path.slice(h.mountRoot.length) : path;
+    return `${h.mountPoint}${rel === '/' ? '' : rel}`;
+  }
+  return h.mountPoint;
+}
+
+/**
+ * Mounts hierarchy `h` on `dir`: a new cgroup filesystem with a cgroup
+ * namespace, else a bind of the container's own cgroup directory (mounting
+ * the filesystem would show the host's whole tree, and is refused in a user
+ * namespace).
+ */
+function mountHierarchy(h: CgroupHierarchy, dir: string, flags: number, cgroupNamespace: boolean): void {
+  if (cgroupNamespace) {
+    mountFs(h.fstype, dir, h.fstype, flags, h.controllers);
+    return;
+  }
+  mountFs(ownCgroupDir(h), dir, 'bind', MS.BIND | MS.REC);
+  remountBind(dir, flags & BIND_REMOUNT_FLAGS);
 }
 
 /**
  * A `cgroup` mount shows the container the host's layout: one cgroup2 mount
  * on a unified host; a tmpfs holding one mount per v1 hierarchy otherwise.
  */
-function mountCgroupTree(options: ParsedMountOptions, target: string): void {
+function mountCgroupTree(options: ParsedMountOptions, target: string, cgroupNamespace: boolean): void {
   const flags = options.flags & ~MS.RDONLY;
   const hierarchies = hostCgroupHierarchies();
   if (hierarchies.length === 1 && hierarchies[0].name === '') {
-    mountFs('cgroup2', target, 'cgroup2', options.flags);
+    mountHierarchy(hierarchies[0], target, options.flags, cgroupNamespace);
     return;
   }
   mountFs('tmpfs', target, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755');
   for (const h of hierarchies) {
     const dir = `${target}/${h.name}`;
     mkdirSync(dir, { recursive: true });
-    mountFs(h.fstype, dir, h.fstype, flags | (options.flags & MS.RDONLY), h.controllers);
+    mountHierarchy(h, dir, flags | (options.flags & MS.RDONLY), cgroupNamespace);
   }
   if (options.flags & MS.RDONLY) mountFs('', target, '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
 }

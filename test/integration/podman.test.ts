@@ -224,6 +224,29 @@ maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not
     await pm.assertClean([id, second.id, third.id], [pid, second.pid, third.pid]);
   });
 
+  it('run with limits: the container sees its own cgroup (cgroup v1, no cgroup namespace)', async function () {
+    if (!existsSync('/sys/fs/cgroup/memory')) this.skip();
+    const cidfile = pm.cidfile();
+    const r = pm.run([
+      'run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, '--memory', '64m', '--pids-limit', '50', IMAGE,
+      'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max',
+    ]);
+    assert.equal(r.status, 0, describeResult(['podman run --memory'], r));
+    assert.equal(r.stdout, `${64 * 1024 * 1024}\n50\n`);
+    await pm.assertClean([readFileSync(cidfile, 'utf8').trim()]);
+  });
+
+  it('run --uidmap: a user namespace', async () => {
+    const cidfile = pm.cidfile();
+    const r = pm.run([
+      'run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, '--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', IMAGE,
+      'sh', '-c', 'cat /proc/self/uid_map; id -u; stat -c %u /bin/busybox',
+    ]);
+    assert.equal(r.status, 0, describeResult(['podman run --uidmap'], r));
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), ['0 100000 65536', '0', '0']);
+    await pm.assertClean([readFileSync(cidfile, 'utf8').trim()]);
+  });
+
   it('exec -t gives the process a terminal', async () => {
     const name = pm.name();
     pm.ok(['run', '-d', '--name', name, '--network=none', ...ulimits, IMAGE, 'sleep', '1000']);
