@@ -38,6 +38,11 @@ export function unshareNamespaces(kinds: NamespaceKind[]): void {
   check(c.unshare(flags) as number, 'unshare', kinds.join(','));
 }
 
+/** setns(2) on an open namespace descriptor, checking it is of the expected kind. */
+export function joinNamespaceFd(kind: NamespaceKind, fd: number, describe: string): void {
+  check(c.setns(fd, CLONE_FLAG[kind]) as number, 'setns', `${kind} ${describe}`);
+}
+
 /** Joins the namespace at `path`, checking it is of the expected kind. */
 export function joinNamespace(kind: NamespaceKind, path: string): void {
   const fd = openFd(path, O_RDONLY | O_CLOEXEC);

@@ -13,11 +13,18 @@ import { OCI_VERSION } from '../spec/default-spec';
 import { UserError } from '../errors';
 
 /**
+ * What the hand-over needs of a container plan (create's, or exec's:
+ * exec-plan.ts, whose initPid is the container's pid in the state while the
+ * top-level pid is the exec'd process', as runc sends them).
+ */
+export type SeccompOwner = Pick<ContainerPlan, 'id' | 'bundle' | 'spec' | 'seccomp'> & { initPid?: number };
+
+/**
  * Runs `fork` (which forks the init) with the agent's socket connected and
  * recorded in the plan; the parent's copy is closed afterwards, so the agent
  * sees the end of the stream once the init has sent and closed its own.
  */
-export function withSeccompListener<T>(plan: ContainerPlan, fork: () => T): T {
+export function withSeccompListener<T>(plan: SeccompOwner, fork: () => T): T {
   const notify = plan.seccomp?.notify;
   if (!notify) return fork();
   try {
@@ -40,7 +47,7 @@ let hostPid = 0;
  * host sees it, and only the host's /proc (still mounted here) tells it to a
  * process in a new pid namespace.
  */
-export function noteHostPid(plan: ContainerPlan): void {
+export function noteHostPid(plan: SeccompOwner): void {
   if (!plan.seccomp?.notify) return;
   try {
     hostPid = Number(readlinkSync('/proc/self'));
@@ -51,7 +58,7 @@ export function noteHostPid(plan: ContainerPlan): void {
 }
 
 /** In the init: sends the listener and the process state, then closes both descriptors. */
-export function sendListener(plan: ContainerPlan, listener: number, status: 'creating' | 'created'): void {
+export function sendListener(plan: SeccompOwner, listener: number, status: 'creating' | 'created' | 'running'): void {
   const notify = plan.seccomp?.notify;
   if (!notify) return;
   try {
@@ -63,7 +70,7 @@ export function sendListener(plan: ContainerPlan, listener: number, status: 'cre
 }
 
 /** runtime-spec config-linux.md "containerProcessState". */
-function processState(plan: ContainerPlan, status: string): object {
+function processState(plan: SeccompOwner, status: string): object {
   const ociVersion = plan.spec.ociVersion ?? OCI_VERSION;
   const pid = hostPid > 0 ? hostPid : currentPid();
   return {
@@ -71,6 +78,6 @@ function processState(plan: ContainerPlan, status: string): object {
     fds: ['seccompFd'],
     pid,
     ...(plan.seccomp?.notify?.metadata !== undefined && { metadata: plan.seccomp.notify.metadata }),
-    state: { ociVersion, id: plan.id, status, pid, bundle: plan.bundle, ...(plan.spec.annotations && { annotations: plan.spec.annotations }) },
+    state: { ociVersion, id: plan.id, status, pid: plan.initPid ?? pid, bundle: plan.bundle, ...(plan.spec.annotations && { annotations: plan.spec.annotations }) },
   };
 }

@@ -88,7 +88,7 @@ function describeExit(status: WaitResult): string {
   return status.signal !== null ? `stage 1 killed by signal ${status.signal}` : `stage 1 exit status ${status.exitCode}`;
 }
 
-function writeOomScoreAdj(pid: number, value: number): void {
+export function writeOomScoreAdj(pid: number, value: number): void {
   try {
     writeFileSync(`/proc/${pid}/oom_score_adj`, String(value));
   } catch (err) {

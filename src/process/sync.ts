@@ -19,11 +19,17 @@
 // 3 and 4 come from two processes and may arrive in either order. The
 // parent reads until it has both, or an `error`; end-of-file before either means a
 // child died without a word (its wait status is then reported).
+//
+// `tsrun exec` uses the same pipes with its own two children:
+//   0   | parent  | stage 1 | proceed              | the exec's stage 1 is in the container's cgroup
+//   1   | stage 1 | parent  | exec-forked {pid}    | the process to exec exists (pid in the parent's namespace)
+//   *   | process | parent  | error {message}      | it could not exec; end of file without one: it did
 import { makePipe, readFd, writeFd, closeFd } from '../linux/fd';
 
 export type ChildMessage =
   | { type: 'userns-created' }
   | { type: 'init-forked'; pid: number }
+  | { type: 'exec-forked'; pid: number }
   | { type: 'run-hooks' }
   | { type: 'ready' }
   | { type: 'error'; message: string };

@@ -12,6 +12,7 @@ import { resumeCommand } from './resume';
 import { psCommand } from './ps';
 import { eventsCommand } from './events';
 import { updateCommand } from './update';
+import { execCommand } from './exec';
 import { featuresCommand } from './features';
 
 export const COMMANDS: CommandSpec[] = [
@@ -28,5 +29,6 @@ export const COMMANDS: CommandSpec[] = [
   psCommand,
   eventsCommand,
   updateCommand,
+  execCommand,
   featuresCommand,
 ];

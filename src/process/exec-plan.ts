@@ -1,0 +1,112 @@
+// What the parent decides before forking an exec'd process (crun's rule, as
+// for create: the parent does the thinking, the children only apply):
+// capabilities, rlimits and seccomp resolved, and which of the init's
+// namespaces differ from the runtime's and must be joined.
+import { statSync } from 'node:fs';
+import type { Process, Spec } from '../spec/types';
+import { PROC_NS_NAME, type NamespaceKind } from '../linux/namespaces';
+import type { CapabilitySets } from '../linux/capabilities';
+import { UserError } from '../errors';
+import { lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security-plan';
+import { checkLsmSupport } from './lsm';
+import { planSeccomp, type SeccompPlan } from './seccomp-plan';
+import type { ExecTerminal } from './exec-terminal';
+
+export interface ExecPlan {
+  id: string;
+  bundle: string;
+  /** The container's config with `process` replaced by the exec'd one (seccomp and the agent read it). */
+  spec: Spec;
+  process: Process;
+  /** The container's init: its namespaces and root are entered through /proc/<pid>. */
+  initPid: number;
+  /** Checked once the namespace files are open, so a reused pid is never entered. */
+  initStartTime: number;
+  /** Namespaces of the init that are not the runtime's, user first; the mount namespace is not among them. */
+  join: Array<{ kind: NamespaceKind; path: string }>;
+  /**
+   * The init's mount namespace when it differs: joined by the exec'd process
+   * itself, because after that the runtime's /proc (which forking reads) is gone.
+   */
+  mountNamespace?: string;
+  /** /proc/<init>/root, opened before the namespaces are entered. */
+  rootPath: string;
+  preserveFds: number;
+  capabilities?: CapabilitySets;
+  lastCap: number;
+  rlimits: ResolvedRlimit[];
+  attributes: ProcessAttributes;
+  seccomp?: SeccompPlan;
+  /** The container's status as a seccomp agent is told it. */
+  containerStatus: 'created' | 'running';
+  terminal?: ExecTerminal;
+}
+
+export interface ExecTarget {
+  id: string;
+  bundle: string;
+  initPid: number;
+  initStartTime: number;
+  status: 'created' | 'running' | 'paused';
+}
+
+export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, options: { preserveFds: number; warn: (msg: string) => void }): ExecPlan {
+  const withProcess: Spec = { ...spec, process: proc };
+  checkLsmSupport(proc.apparmorProfile, proc.selinuxLabel);
+  const lastCap = lastCapability();
+  const seccomp = planSeccomp(withProcess, options.warn);
+  const namespaces = namespacesToJoin(target.initPid);
+  return {
+    id: target.id,
+    bundle: target.bundle,
+    spec: withProcess,
+    process: proc,
+    initPid: target.initPid,
+    initStartTime: target.initStartTime,
+    join: namespaces.join,
+    ...(namespaces.mount && { mountNamespace: namespaces.mount }),
+    rootPath: `/proc/${target.initPid}/root`,
+    preserveFds: options.preserveFds,
+    capabilities: resolveCapabilities(proc.capabilities, lastCap, options.warn),
+    lastCap,
+    rlimits: resolveRlimits(proc.rlimits),
+    attributes: resolveProcessAttributes(withProcess),
+    ...(seccomp && { seccomp }),
+    containerStatus: target.status === 'created' ? 'created' : 'running',
+  };
+}
+
+/** User first: once in the container's user namespace, the others (owned by it) may be joined. */
+const JOIN_ORDER: NamespaceKind[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time'];
+
+/**
+ * The init's namespaces that are not ours. setns into the namespace one is
+ * already in is refused for a user namespace, and pointless for the rest.
+ */
+export function namespacesToJoin(initPid: number): { join: Array<{ kind: NamespaceKind; path: string }>; mount?: string } {
+  const join: Array<{ kind: NamespaceKind; path: string }> = [];
+  for (const kind of JOIN_ORDER) {
+    const path = `/proc/${initPid}/ns/${PROC_NS_NAME[kind]}`;
+    if (differsFromOurs(path, `/proc/self/ns/${PROC_NS_NAME[kind]}`)) join.push({ kind, path });
+  }
+  const mountPath = `/proc/${initPid}/ns/mnt`;
+  // Every process has a mount namespace: not finding the init's means it is gone.
+  if (identity(mountPath) === null) throw new UserError('container not running');
+  return differsFromOurs(mountPath, '/proc/self/ns/mnt') ? { join, mount: mountPath } : { join };
+}
+
+function differsFromOurs(theirs: string, ours: string): boolean {
+  const a = identity(theirs);
+  // A kind this kernel lacks (time before 5.6) is missing for both.
+  if (a === null) return false;
+  return a !== identity(ours);
+}
+
+function identity(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
