@@ -247,6 +247,18 @@ maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not
     await pm.assertClean([readFileSync(cidfile, 'utf8').trim()]);
   });
 
+  it('run --device and --privileged (device modes carry file-type bits)', async () => {
+    const cidfile = pm.cidfile();
+    const r = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, '--device', '/dev/null:/dev/mynull', IMAGE, 'stat', '-c', '%A %t,%T', '/dev/mynull']);
+    assert.equal(r.status, 0, describeResult(['podman run --device'], r));
+    assert.equal(r.stdout, 'crw-rw-rw- 1,3\n');
+    const cidfile2 = pm.cidfile();
+    const p = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile2, '--privileged', IMAGE, 'sh', '-c', 'test -c /dev/kmsg && grep CapEff /proc/self/status']);
+    assert.equal(p.status, 0, describeResult(['podman run --privileged'], p));
+    assert.doesNotMatch(p.stdout, /CapEff:\s+0+\n/);
+    await pm.assertClean([readFileSync(cidfile, 'utf8').trim(), readFileSync(cidfile2, 'utf8').trim()]);
+  });
+
   it('exec -t gives the process a terminal', async () => {
     const name = pm.name();
     pm.ok(['run', '-d', '--name', name, '--network=none', ...ulimits, IMAGE, 'sleep', '1000']);
