@@ -37,6 +37,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** `run` in the foreground: its own connected socket for the master; the detach rules do not apply. */
   consoleFd?: number;
+  /** --systemd-cgroup: the cgroup is to be a systemd scope. */
+  systemdCgroup?: boolean;
 }
 
 export async function createContainer(opts: CreateOptions): Promise<ContainerRecord> {
@@ -71,7 +73,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
   const rootfs = realpathSync(resolveRootfs(spec, bundle));
   const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
-  const cgroupState = planCgroup(spec, id);
+  const cgroupState = planCgroup(spec, id, opts.systemdCgroup);
   const cgroup = openCgroup(cgroupState);
   undo.push(() => destroyCgroup(cgroupState));
   cgroup.create();

@@ -216,3 +216,20 @@ describe('cgroups: values the host cannot honour', function () {
     assert.deepEqual(await cgroupLeftovers(id), []);
   });
 });
+
+describe('--systemd-cgroup', () => {
+  it('fails clearly on a host without systemd and leaves nothing', function () {
+    if (existsSync('/run/systemd/system')) this.skip();
+    const s = new Session();
+    try {
+      const b = s.bundle(['true']);
+      const id = s.id('sd');
+      const out = s.exec(['run', '--bundle', b.dir, id], { globals: ['--systemd-cgroup'] });
+      assert.equal(out.status, 1);
+      assert.match(out.stderr, /--systemd-cgroup: systemd is not running on this host/);
+      assert.deepEqual(s.leftovers(b, id), []);
+    } finally {
+      s.cleanup();
+    }
+  });
+});

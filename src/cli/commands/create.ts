@@ -30,5 +30,6 @@ export function createOptionsFrom(args: ParsedArgs, globals: GlobalOptions): Cre
     noPivot: Boolean(args.noPivot),
     preserveFds: args.preserveFds as number,
     consoleSocket: args.consoleSocket as string | undefined,
+    systemdCgroup: globals.systemdCgroup,
   };
 }
