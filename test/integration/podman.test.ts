@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { BUSYBOX_ROOTFS, TSRUN, isAlive } from '../helpers/harness';
 import { cmdline, waitFor } from '../helpers/session';
-import { describeResult, killMentioning, leftovers, missingBinary, removeTree, runCommand, tempDir, type CmdResult } from '../helpers/engines';
+import { describeResult, killMentioning, leftovers, missingBinary, removeTree, runCommand, tempDir, which, type CmdResult } from '../helpers/engines';
 
 const IMAGE = 'localhost/tsrun-busybox:test';
 /** Where tsrun keeps state when podman passes no --root (podman passes none by default). */
@@ -257,6 +257,33 @@ maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not
     assert.equal(p.status, 0, describeResult(['podman run --privileged'], p));
     assert.doesNotMatch(p.stdout, /CapEff:\s+0+\n/);
     await pm.assertClean([readFileSync(cidfile, 'utf8').trim(), readFileSync(cidfile2, 'utf8').trim()]);
+  });
+
+  it('restart, run -i (stdin), --init, --read-only, --cpus', async () => {
+    const name = pm.name();
+    pm.ok(['run', '-d', '--name', name, '--network=none', ...ulimits, IMAGE, 'sh', '-c', 'echo started; trap "exit 0" TERM; while :; do sleep 0.1; done']);
+    const first = pm.inspect(name);
+    pm.ok(['restart', '-t', '5', name]);
+    const second = pm.inspect(name);
+    assert.notEqual(second.pid, first.pid);
+    assert.ok(await waitFor(() => pm.run(['logs', name]).stdout === 'started\nstarted\n', 5000), pm.run(['logs', name]).stdout);
+    pm.ok(['stop', '-t', '5', name]);
+    assert.equal(pm.ok(['inspect', '--format', '{{.State.ExitCode}}', name]).stdout.trim(), '0');
+    pm.ok(['rm', name]);
+
+    const cidfiles = [pm.cidfile(), pm.cidfile(), pm.cidfile()];
+    const stdin = pm.run(['run', '--rm', '-i', '--network=none', ...ulimits, '--cidfile', cidfiles[0], IMAGE, 'cat'], { input: 'through stdin\n' });
+    assert.equal(stdin.status, 0, describeResult(['podman run -i'], stdin));
+    assert.equal(stdin.stdout, 'through stdin\n');
+    if (which('catatonit') || existsSync('/usr/libexec/podman/catatonit')) {
+      const init = pm.run(['run', '--rm', '--init', '--network=none', ...ulimits, '--cidfile', cidfiles[1], IMAGE, 'cat', '/proc/1/cmdline']);
+      assert.equal(init.status, 0, describeResult(['podman run --init'], init));
+      assert.match(init.stdout, /init/);
+    }
+    const ro = pm.run(['run', '--rm', '--read-only', '--cpus', '0.5', '--network=none', ...ulimits, '--cidfile', cidfiles[2], IMAGE, 'sh', '-c', 'touch /x || echo read-only']);
+    assert.equal(ro.status, 0, describeResult(['podman run --read-only'], ro));
+    assert.match(ro.stdout, /read-only/);
+    await pm.assertClean([first.id, ...cidfiles.filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8').trim())], [first.pid, second.pid]);
   });
 
   it('exec -t gives the process a terminal', async () => {
