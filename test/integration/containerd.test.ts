@@ -238,6 +238,27 @@ maybe(`containerd with tsrun as the runc binary${missing ? ` (skipped: ${missing
     await cd.assertClean([id], [pid]);
   });
 
+  it('task exec with stdin and with -t, kill --all, a privileged container', async () => {
+    const id = cd.id();
+    cd.ok(cd.runArgs('-d', '--privileged', IMAGE, id, 'sh', '-c', 'sleep 1000 & sleep 1000 & wait'));
+    const pid = cd.tasks().get(id)!.pid;
+    const viaStdin = runCommand(cd.io, cd.argv(['task', 'exec', '--exec-id', 'in', id, 'cat']), { input: 'through stdin\n', cwd: cd.dir });
+    assert.equal(viaStdin.status, 0, describeResult(['ctr task exec cat'], viaStdin));
+    assert.equal(viaStdin.stdout, 'through stdin\n');
+    const command = cd.argv(['task', 'exec', '-t', '--exec-id', 'tty', id, 'sh', '-c', 'tty; test -c /dev/kmsg && echo privileged']).map((a) => `'${a}'`).join(' ');
+    const tty = runCommand(cd.io, ['script', '-qec', command, '/dev/null']);
+    assert.equal(tty.status, 0, describeResult(['script -qec', command], tty));
+    assert.match(tty.stdout, /\/dev\/pts\/\d+\r?\r?\nprivileged/);
+    const children = cd.ok(['task', 'ps', id]).stdout.split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0])).filter((n) => n > 0);
+    assert.ok(children.length >= 3, `task ps: ${children}`);
+    cd.ok(['task', 'kill', '--all', '-s', 'KILL', id]);
+    assert.ok(await waitFor(() => cd.tasks().get(id)?.status === 'STOPPED', 10000), 'task did not stop');
+    assert.ok(await waitFor(() => children.every((p) => !isAlive(p)), 5000), 'kill --all left processes');
+    cd.ok(['task', 'delete', id]);
+    cd.ok(['containers', 'rm', id]);
+    await cd.assertClean([id], [pid, ...children]);
+  });
+
   it('ctr run -t gives the container a terminal', async () => {
     const id = cd.id();
     // ctr needs a terminal of its own for -t: script(1) gives it one
