@@ -6,7 +6,7 @@
 // rootfs imported with `podman import`; nothing is downloaded.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_ROOTFS, TSRUN, isAlive } from '../helpers/harness';
 import { cmdline, waitFor } from '../helpers/session';
@@ -23,6 +23,14 @@ const TSRUN_DEFAULT_ROOT = '/run/tsrun';
  * exempt from RLIMIT_NPROC anyway).
  */
 const ULIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+
+/** Mount points of the cgroup hierarchies. */
+function cgroupMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => / - cgroup2? /.test(line))
+    .map((line) => line.split(' ')[4]);
+}
 
 class Podman {
   readonly dir = tempDir('tsrun-podman-');
@@ -134,6 +142,17 @@ class Podman {
     this.run(['rm', '-a', '-f', '-t', '0']);
     killMentioning(this.dir);
     removeTree(this.dir);
+    // podman's cgroupfs parents (libpod_parent, and conmon's cgroup in it):
+    // rmdir only removes them once empty, so another podman's stay
+    for (const mount of cgroupMounts()) {
+      for (const dir of ['libpod_parent/conmon', 'libpod_parent']) {
+        try {
+          rmdirSync(join(mount, dir));
+        } catch {
+          // absent or in use
+        }
+      }
+    }
   }
 }
 
