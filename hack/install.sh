@@ -14,8 +14,10 @@ fi
 # Host packages: busybox-static for the demo/test rootfs, runc for benchmarks
 # and the conformance comparison, podman/conmon and containerd for the tests
 # that drive tsrun as their runtime, node and npm when the machine lacks them.
-packages=(busybox-static runc file iproute2 util-linux podman conmon containerd)
+packages=(busybox-static runc file iproute2 util-linux podman conmon)
 command -v node >/dev/null || packages+=(nodejs npm)
+# Docker's containerd.io conflicts with Debian's containerd: keep the one there is.
+command -v containerd >/dev/null || packages+=(containerd)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
