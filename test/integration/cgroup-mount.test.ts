@@ -1,9 +1,10 @@
 // The `cgroup` mount of a container without a cgroup namespace of its own
 // (what podman and containerd configure on a cgroup v1 host): like runc, each
 // hierarchy is the container's own cgroup directory bound read-only, so the
-// container reads its own limits at /sys/fs/cgroup/<controller>/ and never
-// sees the host's tree. (A new cgroup filesystem there would show the host's
-// root cgroup, and is refused inside a user namespace.)
+// container reads its own limits at /sys/fs/cgroup/<controller>/ (v1) or
+// /sys/fs/cgroup/ (v2) and never sees the host's tree. (A new cgroup
+// filesystem there would show the host's root cgroup, and is refused inside
+// a user namespace.)
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Session } from '../helpers/session';
@@ -16,6 +17,13 @@ function withoutCgroupNamespace(spec: Spec): void {
   spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 48 * MiB }, pids: { limit: 33 } };
 }
 
+/** Where the container reads its memory and pids limits: v1 per-controller directories, or one v2 directory. */
+function limitFiles(): { memory: string; pids: string } {
+  return existsSync('/sys/fs/cgroup/cgroup.controllers')
+    ? { memory: '/sys/fs/cgroup/memory.max', pids: '/sys/fs/cgroup/pids.max' }
+    : { memory: '/sys/fs/cgroup/memory/memory.limit_in_bytes', pids: '/sys/fs/cgroup/pids/pids.max' };
+}
+
 describe('cgroup mount without a cgroup namespace', function () {
   this.timeout(60000);
   let s: Session;
@@ -25,9 +33,10 @@ describe('cgroup mount without a cgroup namespace', function () {
   afterEach(() => s.cleanup());
 
   it('shows the container its own cgroup directories, read-only', function () {
-    if (!existsSync('/sys/fs/cgroup/memory') || !existsSync('/sys/fs/cgroup/pids')) this.skip(); // a cgroup v1 host's layout
+    const { memory: memoryFile, pids: pidsFile } = limitFiles();
+    const pidsDir = pidsFile.slice(0, pidsFile.lastIndexOf('/'));
     const bundle = s.bundle(
-      ['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo read-only'],
+      ['sh', '-c', `cat ${memoryFile} ${pidsFile}; cat ${pidsDir}/cgroup.procs | wc -l; echo 1 > ${pidsFile} 2>/dev/null || echo read-only`],
       withoutCgroupNamespace,
     );
     const id = s.id('cgmnt');
@@ -43,8 +52,7 @@ describe('cgroup mount without a cgroup namespace', function () {
   });
 
   it('works in a user namespace', function () {
-    if (!existsSync('/sys/fs/cgroup/memory')) this.skip();
-    const bundle = s.bundle(['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes'], (spec) => {
+    const bundle = s.bundle(['sh', '-c', `cat ${limitFiles().memory}`], (spec) => {
       withoutCgroupNamespace(spec);
       spec.linux!.namespaces!.push({ type: 'user' });
       spec.linux!.uidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
