@@ -5,12 +5,14 @@
 // exec'd, leaving it to the caller (a subreaper such as containerd's shim or
 // conmon).
 import { resolve } from 'node:path';
-import type { Process } from '../spec/types';
+import { isatty } from 'node:tty';
+import type { ConsoleSize, Process } from '../spec/types';
 import { loadConfig } from '../spec/load';
 import { UserError } from '../errors';
 import { isOpen } from '../linux/fd';
 import { prctlSet, PR_SET_CHILD_SUBREAPER, waitPid, waitPidAsync } from '../linux/proc';
 import { sendSignal } from '../linux/signals';
+import { getWindowSize } from '../linux/pty';
 import { openCgroup } from '../cgroups/manager';
 import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec-process';
 import { makeExecPlan, type ExecPlan } from '../process/exec-plan';
@@ -21,6 +23,7 @@ import { logWarning } from '../log/logger';
 import { Container } from './container';
 import { StateStore, writeFileAtomic } from './store';
 import { SignalForwarder } from './signal-forwarder';
+import { ConsoleChannel, TerminalRelay } from './console-relay';
 
 export interface ExecOptions extends ExecOverrides {
   root: string;
@@ -36,8 +39,9 @@ export interface ExecOptions extends ExecOverrides {
 
 /** Returns the exit code for the caller to exit with. */
 export async function execInContainer(opts: ExecOptions): Promise<number> {
+  const plan = planExec(opts);
   if (opts.detach) {
-    const pid = startProcess(opts, false);
+    const pid = startProcess(plan, opts, false);
     writePidFile(opts, pid, false);
     return 0;
   }
@@ -45,19 +49,34 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   // parent then, and can wait for it.
   prctlSet(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
   const forwarder = new SignalForwarder();
+  // With a terminal and no console socket, the process sends its pty master here and tsrun relays it.
+  const channel = plan.process.terminal ? new ConsoleChannel() : undefined;
+  if (channel) plan.process.consoleSize = ownTerminalSize() ?? plan.process.consoleSize;
+  let relay: TerminalRelay | undefined;
   try {
-    const pid = startProcess(opts, true);
+    const pid = startProcess(plan, opts, true, channel?.initEnd);
+    const master = channel?.takeMaster() ?? null;
+    if (master !== null) {
+      // Resizing the pty signals the process through its terminal, as runc does.
+      forwarder.ignore('SIGWINCH');
+      relay = new TerminalRelay(master);
+    }
     writePidFile(opts, pid, true);
     forwarder.target(pid);
     const result = await waitPidAsync(pid);
+    // Reaped: its pid may be reused, so nothing more is sent to it.
+    forwarder.stop();
+    await relay?.finish();
     return result.signal !== null ? 128 + result.signal : (result.exitCode ?? 0);
   } finally {
     forwarder.stop();
+    channel?.close();
+    relay?.stop();
   }
 }
 
-/** Forks the process into the container; returns its pid once it has exec'd. */
-function startProcess(opts: ExecOptions, reap: boolean): number {
+/** Everything decided before forking: the container is there, the process and plan are made. */
+function planExec(opts: ExecOptions): ExecPlan {
   const container = Container.load(new StateStore(opts.root), opts.id);
   const status = container.status();
   if (status === 'stopped') throw new UserError('cannot exec in a stopped container');
@@ -66,10 +85,14 @@ function startProcess(opts: ExecOptions, reap: boolean): number {
   const record = container.record;
   const spec = loadConfig(record.bundle);
   const proc = execProcess(opts, spec.process, () => processFromFile(resolve(opts.processFile as string), spec, record.bundle));
-  const target = { id: record.id, bundle: record.bundle, initPid: record.pid, initStartTime: record.initStartTime, status };
-  const plan: ExecPlan = makeExecPlan(spec, proc, target, { preserveFds: opts.preserveFds, warn: logWarning });
-  const cgroup = record.cgroup ? openCgroup(record.cgroup) : undefined;
-  plan.terminal = prepareExecTerminal(proc, opts.consoleSocket, opts.detach);
+  const target = { id: record.id, bundle: record.bundle, initPid: record.pid, initStartTime: record.initStartTime, status, cgroup: record.cgroup };
+  return makeExecPlan(spec, proc, target, { preserveFds: opts.preserveFds, warn: logWarning });
+}
+
+/** Forks the process into the container; returns its pid once it has exec'd. */
+function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?: number): number {
+  const cgroup = plan.cgroup ? openCgroup(plan.cgroup) : undefined;
+  plan.terminal = prepareExecTerminal(plan.process, opts.consoleSocket, opts.detach, relayFd);
   try {
     return withSeccompListener(plan, () => spawnExecProcess(plan, { placeStage1: (pid) => cgroup?.addProcess(pid), reap }));
   } finally {
@@ -82,6 +105,21 @@ function execProcess(opts: ExecOptions, configProcess: Process | undefined, from
   const proc = fromFile();
   // runc reads the terminal from the file; --tty asks for one as well.
   return opts.tty ? { ...proc, terminal: true } : proc;
+}
+
+/**
+ * tsrun's terminal size (the first of stdin, stdout, stderr that is one),
+ * so that a foreground exec's pty has it from the start, as `run`'s has.
+ */
+function ownTerminalSize(): ConsoleSize | undefined {
+  const fd = [0, 1, 2].find((n) => isatty(n));
+  if (fd === undefined) return undefined;
+  try {
+    const size = getWindowSize(fd);
+    return size.rows > 0 && size.columns > 0 ? { height: size.rows, width: size.columns } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

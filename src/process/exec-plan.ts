@@ -11,6 +11,7 @@ import { lastCapability, resolveCapabilities, resolveProcessAttributes, resolveR
 import { checkLsmSupport } from './lsm';
 import { planSeccomp, type SeccompPlan } from './seccomp-plan';
 import type { ExecTerminal } from './exec-terminal';
+import type { CgroupState } from '../cgroups/types';
 
 export interface ExecPlan {
   id: string;
@@ -40,6 +41,8 @@ export interface ExecPlan {
   /** The container's status as a seccomp agent is told it. */
   containerStatus: 'created' | 'running';
   terminal?: ExecTerminal;
+  /** The container's cgroup, which the process is placed in. */
+  cgroup?: CgroupState;
 }
 
 export interface ExecTarget {
@@ -48,6 +51,7 @@ export interface ExecTarget {
   initPid: number;
   initStartTime: number;
   status: 'created' | 'running' | 'paused';
+  cgroup?: CgroupState;
 }
 
 export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, options: { preserveFds: number; warn: (msg: string) => void }): ExecPlan {
@@ -73,6 +77,7 @@ export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, opti
     attributes: resolveProcessAttributes(withProcess),
     ...(seccomp && { seccomp }),
     containerStatus: target.status === 'created' ? 'created' : 'running',
+    ...(target.cgroup && { cgroup: target.cgroup }),
   };
 }
 

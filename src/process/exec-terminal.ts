@@ -1,38 +1,48 @@
 // TERMINAL HOOK for `tsrun exec --tty`: the one place where an exec'd
-// process gets a pty. The parent calls prepareExecTerminal() before forking
-// and releaseExecTerminal() after; the exec'd process calls
-// attachExecTerminal() once it is inside the container's root (its
-// /dev/ptmx is the container's devpts). Until terminal support is wired in
-// here, a terminal is refused before anything is forked.
+// process gets a pty (terminal.ts does the work, as for the container init).
+// The parent calls prepareExecTerminal() before forking and
+// releaseExecTerminal() after; the exec'd process calls attachExecTerminal()
+// once it is inside the container's root (its /dev/ptmx is the container's
+// devpts). The master goes to --console-socket (detached: containerd's shim,
+// conmon) or, in the foreground, to the socketpair tsrun relays from.
 import type { Process } from '../spec/types';
-import { UserError } from '../errors';
 import { closeFd } from '../linux/fd';
+import { newSession } from '../linux/proc';
+import { checkConsoleSocket, connectConsoleSocket, setupTerminal } from './terminal';
 
 /** What the exec'd process needs to set its terminal up: the socket the pty master goes to. */
 export interface ExecTerminal {
   socketFd: number;
   /** For error messages ("console socket /x.sock"). */
   describe: string;
+  /** The parent's copy is ours to close (a --console-socket connection), not the relay's. */
+  owned: boolean;
 }
 
-/** In the parent, before forking; undefined when the process has no terminal. */
-export function prepareExecTerminal(proc: Process, consoleSocket: string | undefined, detach: boolean): ExecTerminal | undefined {
-  if (!proc.terminal) {
-    if (consoleSocket) throw new UserError('cannot use console socket if tsrun will not detach or allocate tty');
-    return undefined;
-  }
-  void detach;
-  throw new UserError('exec --tty: terminals are not supported yet');
+/**
+ * In the parent, before forking; undefined when the process has no
+ * terminal. `relayFd` is the foreground relay's end for the process.
+ */
+export function prepareExecTerminal(proc: Process, consoleSocket: string | undefined, detach: boolean, relayFd?: number): ExecTerminal | undefined {
+  checkConsoleSocket(proc.terminal === true, consoleSocket, detach);
+  if (!proc.terminal) return undefined;
+  if (consoleSocket === undefined && relayFd !== undefined) return { socketFd: relayFd, describe: 'tsrun exec', owned: false };
+  // Connected here: the host path may not be visible from inside the container.
+  return { socketFd: connectConsoleSocket(consoleSocket as string), describe: `console socket ${consoleSocket}`, owned: true };
 }
 
 /** In the parent, once the children have their copies. */
 export function releaseExecTerminal(terminal: ExecTerminal | undefined): void {
-  if (terminal) closeFd(terminal.socketFd);
+  if (terminal?.owned) closeFd(terminal.socketFd);
 }
 
-/** In the exec'd process, inside the container's root, before the user switch. */
+/**
+ * In the exec'd process, inside the container's root, before the user
+ * switch (the slave is given to the process user). Only a terminal makes it
+ * a session leader: without one it stays in the caller's session, as runc's.
+ */
 export function attachExecTerminal(terminal: ExecTerminal | undefined, proc: Process): void {
   if (!terminal) return;
-  void proc;
-  throw new Error('exec --tty: terminals are not supported yet');
+  newSession();
+  setupTerminal({ socketFd: terminal.socketFd, describe: terminal.describe, uid: proc.user?.uid ?? 0, consoleSize: proc.consoleSize, mountConsole: false });
 }

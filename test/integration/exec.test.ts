@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Spec } from '../../src/spec/types';
 import { TSRUN, type Bundle } from '../helpers/harness';
 import { acceptUnix, listenUnix, recvFds, waitReadable } from '../../src/linux/unix-socket';
-import { closeFd } from '../../src/linux/fd';
+import { closeFd, readFd } from '../../src/linux/fd';
 import { Session, cgroupDirsOf, cmdline, isAlive, nonEmptyLines, procStatus, processesInPidNamespaceOf, waitFor } from '../helpers/session';
 
 const NAMESPACES = ['pid', 'net', 'mnt', 'uts', 'ipc', 'cgroup'];
@@ -274,6 +274,35 @@ describe('exec', function () {
     } finally {
       open.forEach((fd) => closeFd(fd));
     }
+  });
+
+  it('gives --tty a terminal: the master to --console-socket when detached, relayed in the foreground', async () => {
+    const c = sleeper();
+    const sockPath = join(c.bundle.dir, 'console.sock');
+    const open: number[] = [listenUnix(sockPath)];
+    try {
+      s.ok(['exec', '-t', '-d', '--console-socket', sockPath, c.id, 'sh', '-c', 'tty; [ -t 0 ] && [ -t 2 ] && echo stdio-is-tty; sleep 0.5']);
+      assert.ok(waitReadable(open[0], 5000), 'nobody connected to the console socket');
+      const conn = acceptUnix(open[0]) as number;
+      open.push(conn);
+      const got = recvFds(conn, 256, 4)!;
+      open.push(...got.fds);
+      assert.equal(got.fds.length, 1);
+      let text = '';
+      assert.ok(await waitFor(() => {
+        if (waitReadable(got.fds[0], 0)) text += readFd(got.fds[0], 4096).toString();
+        return text.includes('stdio-is-tty');
+      }, 10000), text);
+      assert.match(text, /^\/dev\/pts\/\d+\r?\n/);
+    } finally {
+      open.forEach((fd) => closeFd(fd));
+    }
+    const fg = s.exec(['exec', '--tty', c.id, 'sh', '-c', 'tty; exit 3']);
+    assert.equal(fg.status, 3, fg.stderr);
+    assert.match(fg.stdout, /^\/dev\/pts\/\d+\r\n$/);
+    const refused = s.exec(['exec', '-t', '-d', c.id, 'true']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /cannot allocate tty if tsrun will detach without setting console socket/);
   });
 
   it('leaves nothing behind once the container is deleted', () => {
