@@ -70,6 +70,32 @@ export function describeResult(argv: string[], r: CmdResult): string {
   return `${argv.join(' ')} -> ${r.status ?? r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 }
 
+/** The filesystem type of the mount holding `path` (from mountinfo), e.g. ext4 or overlay. */
+export function fsTypeOf(path: string): string {
+  let best = '';
+  let type = '';
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountPoint = line.slice(0, sep).split(' ')[4];
+    const inside = path === mountPoint || path.startsWith(mountPoint === '/' ? '/' : `${mountPoint}/`);
+    if (inside && mountPoint.length >= best.length) {
+      best = mountPoint;
+      type = line.slice(sep + 3).split(' ')[0];
+    }
+  }
+  return type;
+}
+
+/**
+ * True when overlay mounts can be made under `dir`: not when `dir` is itself
+ * on overlayfs (CI inside a container), where the engines' overlay drivers
+ * fail and the tests use the copying ones (podman vfs, containerd native).
+ */
+export function overlayUsableUnder(dir: string): boolean {
+  return fsTypeOf(dir) !== 'overlay';
+}
+
 /** Entries of `dir` (a tsrun --root) naming containers, i.e. state left behind. */
 export function stateDirsIn(dir: string): string[] {
   if (!existsSync(dir)) return [];

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import { BUSYBOX_ROOTFS, TSRUN, isAlive } from '../helpers/harness';
 import { cmdline, waitFor } from '../helpers/session';
-import { describeResult, killMentioning, leftovers, missingBinary, removeTree, runCommand, tempDir, which, type CmdResult } from '../helpers/engines';
+import { describeResult, killMentioning, leftovers, missingBinary, removeTree, overlayUsableUnder, runCommand, tempDir, which, type CmdResult } from '../helpers/engines';
 
 const IMAGE = 'localhost/tsrun-busybox:test';
 /** Where tsrun keeps state when podman passes no --root (podman passes none by default). */
@@ -36,6 +36,8 @@ class Podman {
   readonly dir = tempDir('tsrun-podman-');
   readonly io = join(this.dir, 'io');
   readonly env: NodeJS.ProcessEnv;
+  /** overlay, or vfs where the temp dir is itself on overlayfs. */
+  readonly driver = overlayUsableUnder(this.dir) ? 'overlay' : 'vfs';
   readonly global: string[];
   private serial = 0;
 
@@ -63,7 +65,7 @@ class Podman {
     );
     writeFileSync(
       join(this.dir, 'storage.conf'),
-      ['[storage]', 'driver = "overlay"', `graphroot = "${join(this.dir, 'root')}"`, `runroot = "${join(this.dir, 'runroot')}"`, ''].join('\n'),
+      ['[storage]', `driver = "${this.driver}"`, `graphroot = "${join(this.dir, 'root')}"`, `runroot = "${join(this.dir, 'runroot')}"`, ''].join('\n'),
     );
     this.env = {
       PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -77,7 +79,7 @@ class Podman {
       '--root', join(this.dir, 'root'),
       '--runroot', join(this.dir, 'runroot'),
       '--tmpdir', join(this.dir, 'tmp'),
-      '--storage-driver', 'overlay',
+      '--storage-driver', this.driver,
       '--cgroup-manager', 'cgroupfs',
       '--events-backend', 'file',
       '--runtime', TSRUN,
@@ -117,7 +119,7 @@ class Podman {
   leftovers(ids: string[], pids: number[] = []): string[] {
     // containers/storage bind-mounts its overlay home on itself (private) for
     // as long as the store exists: that one is podman's, removed by destroy()
-    const storageHome = join(this.dir, 'root', 'overlay');
+    const storageHome = join(this.dir, 'root', this.driver);
     const found = leftovers({ mountRoots: [this.dir], processNeedles: [this.dir, ...ids], pids, stateRoots: [] }).filter(
       (l) => l !== `mount ${storageHome}`,
     );
