@@ -6,7 +6,7 @@ import { EXEC_FIFO_NAME, type ContainerRecord, type StateStore } from './store';
 import { isSameLiveProcess } from '../process/proc-info';
 import { isCgroupFrozen } from '../cgroups/frozen';
 
-export type Status = 'created' | 'running' | 'paused' | 'stopped';
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface OciState {
   ociVersion: string;
@@ -47,6 +47,9 @@ export class Container {
   }
 
   status(): Status {
+    // pid 0: written before the init exists, so that a create killed half-way
+    // leaves a state `delete --force` can clean up (cgroup included).
+    if (this.record.pid === 0) return 'creating';
     if (!this.initAlive()) return 'stopped';
     if (existsSync(this.fifoPath)) return 'created';
     if (this.record.cgroup && isCgroupFrozen(this.record.cgroup)) return 'paused';

@@ -75,6 +75,22 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
   const cgroupState = planCgroup(spec, id, opts.systemdCgroup);
   const cgroup = openCgroup(cgroupState);
+  const record: ContainerRecord = {
+    ociVersion: spec.ociVersion ?? OCI_VERSION,
+    id,
+    pid: 0,
+    initStartTime: 0,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: spec.annotations,
+    privatePidNamespace: plan.create.includes('pid'),
+    mountsOnHost: !plan.hasMountNamespace,
+    cgroup: cgroupState,
+    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
+  };
+  store.write(record);
   undo.push(() => destroyCgroup(cgroupState));
   cgroup.create();
   cgroup.setResources(spec.linux?.resources ?? {});
@@ -98,21 +114,9 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   undo.push(() => {
     if (sendSignal(pid, 9)) waitUntilGone(pid);
   });
-  const record: ContainerRecord = {
-    ociVersion: spec.ociVersion ?? OCI_VERSION,
-    id,
-    pid,
-    initStartTime: readProcStat(pid)?.startTime ?? 0,
-    bundle,
-    rootfs,
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: spec.annotations,
-    privatePidNamespace: plan.create.includes('pid'),
-    mountsOnHost: !plan.hasMountNamespace,
-    cgroup: cgroupState,
-    hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
-  };
+  record.pid = pid;
+  record.initStartTime = readProcStat(pid)?.startTime ?? 0;
+
   store.write(record);
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
   return record;

@@ -20,7 +20,8 @@ export async function deleteContainer(root: string, id: string, force: boolean):
     const status = container.status();
     if (status !== 'stopped') {
       if (!force) throw new UserError(`cannot delete container ${id} that is not stopped: ${status}`);
-      killAndWait(container);
+      // 'creating' left by a create that died: no init pid; the cgroup step below takes what it forked.
+      if (status !== 'creating') killAndWait(container);
     }
     if (container.record.cgroup) emptyAndRemoveCgroup(container.record.cgroup);
     if (container.record.mountsOnHost) await unmountContainerRootfs(container.record.rootfs);

@@ -80,6 +80,7 @@ function planExec(opts: ExecOptions): ExecPlan {
   const container = Container.load(new StateStore(opts.root), opts.id);
   const status = container.status();
   if (status === 'stopped') throw new UserError('cannot exec in a stopped container');
+  if (status === 'creating') throw new UserError('cannot exec in a container that is still being created');
   if (status === 'paused' && !opts.ignorePaused) throw new UserError('cannot exec in a paused container (use --ignore-paused to override)');
   checkPreservedFds(opts.preserveFds);
   const record = container.record;

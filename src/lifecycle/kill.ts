@@ -29,6 +29,8 @@ function signalContainer(container: Container, signal: number, all: boolean): vo
     // default action would end it ends the init instead (runc's Go init dies too).
     signal = SIGKILL;
   }
+  // No init yet (pid 0 would signal our own process group).
+  if (status === 'creating') throw new UserError('container not running: it is still being created');
   if (all) {
     if (status !== 'stopped') signalAll(container, signal);
     return;
