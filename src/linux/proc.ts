@@ -19,6 +19,7 @@ const c = {
   prctl: libc.func('int prctl(int option, ...)'),
   chdir: libc.func('int chdir(const char *path)'),
   fchdir: libc.func('int fchdir(int fd)'),
+  getcwd: libc.func('void *getcwd(uint8_t *buf, size_t size)'),
   sigaction: libc.func('int sigaction(int sig, const uint8_t *act, uint8_t *old)'),
   sigprocmask: libc.func('int sigprocmask(int how, const uint8_t *set, uint8_t *old)'),
 };
@@ -110,6 +111,13 @@ export function changeDir(path: string): void {
 
 export function changeDirFd(fd: number): void {
   check(c.fchdir(fd) as number, 'fchdir', `fd ${fd}`);
+}
+
+/** getcwd(3): fails with ENOENT when the working directory is not under this process' root. */
+export function currentDir(): string {
+  const buf = Buffer.alloc(4097);
+  if (c.getcwd(buf, buf.length - 1) === null) throw syscallError('getcwd');
+  return buf.toString('utf8', 0, buf.indexOf(0));
 }
 
 export const PR_SET_PDEATHSIG = 1;

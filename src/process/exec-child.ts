@@ -4,13 +4,13 @@
 // nothing when all goes well: the report pipe is close-on-exec, so the
 // parent sees it close at execve; on a failure it sends one `error`.
 import type { ExecPlan } from './exec-plan';
-import { changeDir, changeDirFd, execProgram, exitNow, prctlSet, PR_SET_NO_NEW_PRIVS } from '../linux/proc';
+import { changeDirFd, execProgram, exitNow, prctlSet, PR_SET_NO_NEW_PRIVS } from '../linux/proc';
 import { changeRoot } from '../linux/mount';
 import { closeFd } from '../linux/fd';
 import { joinNamespaceFd } from '../linux/namespaces';
 import { setDumpable } from '../linux/sched';
 import { loadFilter } from '../linux/seccomp';
-import { cleanProcessForExec, lookPath, withHome } from './exec';
+import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './exec';
 import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
 import { setExecLabels } from './lsm';
 import { noteHostPid, sendListener } from './seccomp-listener';
@@ -47,7 +47,7 @@ const STEPS: Step[] = [
   ['seccomp without no_new_privs', (plan) => plan.seccomp && !plan.seccomp.loadLate && loadSeccomp(plan)],
   ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan.process.user, plan.capabilities, plan.lastCap)],
   ['no new privileges', (plan) => plan.process.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
-  ['cwd', (plan) => changeDir(plan.process.cwd)],
+  ['cwd', (plan) => enterWorkingDir(plan.process.cwd, 'exec: cwd')],
   ['find program', (plan, st) => findProgram(plan, st)],
   ['LSM labels', (plan) => setExecLabels(plan.process.apparmorProfile, plan.process.selinuxLabel)],
 ];

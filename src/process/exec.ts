@@ -3,7 +3,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { UserError } from '../errors';
 import { closeFromExcept, isOpen, setCloexec, setNonblocking } from '../linux/fd';
-import { resetSignals } from '../linux/proc';
+import { changeDir, currentDir, resetSignals } from '../linux/proc';
 
 /** Finds `name` the way execvp would, with the container's PATH; throws runc's words. */
 export function lookPath(name: string, env: string[]): string {
@@ -51,6 +51,27 @@ function isExecutableFile(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * chdir to the process' cwd, then check that it is under the container's
+ * root: a cwd through /proc/self/fd/N (named so, or by a symlink in the
+ * image) is whatever directory descriptor N is, and one the caller leaked or
+ * passed with --preserve-fds may be the host's (CVE-2024-21626). getcwd
+ * fails (ENOENT) for a directory out of reach of the process' root, as runc
+ * checks.
+ */
+export function enterWorkingDir(cwd: string, where: string): void {
+  changeDir(cwd);
+  let path: string | undefined;
+  try {
+    path = currentDir();
+  } catch {
+    // out of reach of the root, or removed
+  }
+  if (path === undefined || !path.startsWith('/')) {
+    throw new UserError(`${where}: ${cwd} is outside the container's root filesystem (possible container breakout)`);
   }
 }
 

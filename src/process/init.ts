@@ -9,7 +9,7 @@ import { hasCreateHooks, hookState } from './hook-points';
 import { runHooks } from '../hooks/run-hook';
 import { hostPidOfSelf } from './proc-info';
 import { holdExecFifo, waitForStart } from './exec-fifo';
-import { cleanProcessForExec, lookPath, withHome } from './exec';
+import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './exec';
 import { MessageReader, sendMessage, type ParentMessage } from './sync';
 import { setDumpable } from '../linux/sched';
 import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
@@ -59,7 +59,7 @@ const SETUP_STEPS: Step[] = [
   ['seccomp without no_new_privs', (plan) => loadSeccompBeforeCapabilityDrop(plan)],
   ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan.spec.process?.user, plan.capabilities, plan.lastCap)],
   ['no new privileges', (plan) => plan.spec.process?.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
-  ['cwd', (plan) => changeDir(plan.spec.process?.cwd ?? '/')],
+  ['cwd', (plan) => enterWorkingDir(plan.spec.process?.cwd ?? '/', 'config.json: /process/cwd')],
   ['find program', (plan, st) => findProgram(plan, st)],
   ['LSM labels', (plan) => setExecLabels(plan.spec.process?.apparmorProfile, plan.spec.process?.selinuxLabel)],
 ];
