@@ -2,10 +2,10 @@
 // those given by path, then creating the rest, the user namespace first) and
 // forks the init, which is the first process of any new pid namespace.
 import { writeFileSync } from 'node:fs';
-import { joinNamespace, unshareNamespaces } from '../linux/namespaces';
+import { joinNamespaceFd, unshareNamespaces } from '../linux/namespaces';
 import { becomeRootInNamespace, exitNow, prctlSet, PR_SET_DUMPABLE } from '../linux/proc';
 import { forkChild } from '../linux/fork';
-import { closeFd } from '../linux/fd';
+import { closeFd, openFd, O_CLOEXEC, O_RDONLY } from '../linux/fd';
 import type { ContainerPlan } from './plan';
 import { holdExecFifo } from './exec-fifo';
 import { MessageReader, sendMessage, type ParentMessage, type SyncChannel } from './sync';
@@ -42,8 +42,19 @@ export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
   return exitNow(code);
 }
 
+/**
+ * Every namespace given by path is opened before any is joined, as runc's
+ * nsexec does: once in another user namespace this process has no
+ * privilege over the host's /proc, and the namespace files of a process
+ * that is not dumpable (a created container's waiting init) then refuse to
+ * open (EACCES); once in another mount namespace a path would resolve there.
+ */
 function enterNamespaces(plan: ContainerPlan, channel: SyncChannel, fromParent: MessageReader<ParentMessage>): void {
-  for (const ns of plan.join) joinNamespace(ns.kind, ns.path);
+  const fds = plan.join.map((ns) => openFd(ns.path, O_RDONLY | O_CLOEXEC));
+  plan.join.forEach((ns, i) => {
+    joinNamespaceFd(ns.kind, fds[i], ns.path);
+    closeFd(fds[i]);
+  });
   if (plan.newUserNamespace) {
     unshareNamespaces(['user']);
     sendMessage(channel.toParent.write, { type: 'userns-created' });
