@@ -54,6 +54,10 @@ function enterNamespaces(plan: ContainerPlan, channel: SyncChannel, fromParent: 
   plan.join.forEach((ns, i) => {
     joinNamespaceFd(ns.kind, fds[i], ns.path);
     closeFd(fds[i]);
+    // The host's root is nobody in a joined user namespace: files and
+    // mounts it made there would belong to an unmapped id (EOVERFLOW).
+    // Become the namespace's root, as for a new one and as runc does.
+    if (ns.kind === 'user') becomeRootInNamespace();
   });
   if (plan.newUserNamespace) {
     unshareNamespaces(['user']);
