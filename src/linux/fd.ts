@@ -1,5 +1,6 @@
 // File-descriptor level calls that Node's fs module does not offer (pipes
 // without Node streams, fcntl flags, close_range, fifos, device nodes).
+import { readdirSync } from 'node:fs';
 import { check, libc, rawSyscall, syscallNumber, lastErrno, syscallError } from './libc';
 
 const c = {
@@ -93,17 +94,29 @@ export function dupTo(oldFd: number, newFd: number, cloexec = false): void {
 
 /** Closes every descriptor from `first` upwards. */
 export function closeFrom(first: number): void {
-  const ret = rawSyscall(syscallNumber('close_range'), 'unsigned int', first, 'unsigned int', 0xffffffff, 'unsigned int', 0);
-  if (ret < 0) throw syscallError('close_range', `fds >= ${first}`);
+  closeRange(first, 0xffffffff);
+}
+
+/**
+ * close_range(2), or one close(2) per open descriptor when it is refused: a
+ * container's seccomp profile, loaded before this point when the process may
+ * not set no_new_privs, often predates close_range and answers EPERM/ENOSYS.
+ */
+function closeRange(first: number, last: number): void {
+  if (rawSyscall(syscallNumber('close_range'), 'unsigned int', first, 'unsigned int', last, 'unsigned int', 0) >= 0) return;
+  const errno = lastErrno();
+  if (errno !== 1 /* EPERM */ && errno !== 38 /* ENOSYS */) throw syscallError('close_range', `fds ${first}-${last}`, errno);
+  for (const name of readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (fd >= first && fd <= last) c.close(fd);
+  }
 }
 
 /** closeFrom(first) that leaves the descriptors in `keep` open (one close_range per gap). */
 export function closeFromExcept(first: number, keep: number[]): void {
   let from = first;
   for (const fd of keep.filter((k) => k >= first).sort((a, b) => a - b)) {
-    if (fd > from && rawSyscall(syscallNumber('close_range'), 'unsigned int', from, 'unsigned int', fd - 1, 'unsigned int', 0) < 0) {
-      throw syscallError('close_range', `fds ${from}-${fd - 1}`);
-    }
+    if (fd > from) closeRange(from, fd - 1);
     from = Math.max(from, fd + 1);
   }
   closeFrom(from);
