@@ -7,6 +7,7 @@ import { mountFs, currentMountFlags } from '../linux/mount';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } from '../linux/mount-options';
 import { SyscallError } from '../errors';
 import { secureJoin } from './secure-join';
+import { checkProcMount } from './security-plan';
 
 export interface MountContext {
   rootfs: string;
@@ -19,9 +20,13 @@ export interface MountContext {
   cgroupNamespace?: boolean;
 }
 
-export function mountEntry(entry: Mount, ctx: MountContext): void {
+/** Mounts `entry`, the config's mounts[index]. */
+export function mountEntry(entry: Mount, ctx: MountContext, index: number): void {
   const options = parseMountOptions(entry.options);
   const target = secureJoin(ctx.rootfs, entry.destination);
+  // The parent checked the configured path; a symlink in the image (or an
+  // earlier mount) may still lead it into /proc.
+  checkProcMount(entry, index, target === ctx.rootfs ? '/' : target.slice(ctx.rootfs.length));
   const isBind = entry.type === 'bind' || (options.flags & MS.BIND) !== 0;
   if (isBind) {
     bindMount(entry, options, target, ctx);

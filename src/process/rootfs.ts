@@ -31,7 +31,7 @@ export function prepareRootfs(plan: RootfsPlan): void {
   mountFs(rootfs, rootfs, 'bind', MS.BIND | MS.REC);
   const mounts = spec.mounts ?? [];
   const cgroupNamespace = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'cgroup');
-  for (const entry of mounts) mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace });
+  mounts.forEach((entry, i) => mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace }, i));
   if (!bindsHostDev(spec)) {
     createDevices(rootfs, devicesToCreate(spec.linux?.devices), plan.inUserNamespace);
     createDevLinks(rootfs, mounts.some((m) => m.destination === '/dev/pts' && m.type === 'devpts'));

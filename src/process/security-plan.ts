@@ -2,6 +2,7 @@
 // numbers the init applies without further thought. Unknown names are
 // config errors here, before anything is created.
 import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { LinuxCapabilities, POSIXRlimit, Spec } from '../spec/types';
 import { PER_LINUX, PER_LINUX32, type SchedAttr } from '../linux/sched';
 import { CAPABILITIES } from '../linux/capability-names';
@@ -142,19 +143,29 @@ const PROC_BIND_ALLOWED = new Set([
   '/proc/sys/kernel/ns_last_pid',
 ]);
 
+type ProcMountCandidate = { destination: string; type?: string; options?: string[] };
+
 /**
  * A mount inside /proc could cover what maskedPaths and readonlyPaths guard
  * (a writable fake /proc/sys, a file over /proc/self/attr: the
  * CVE-2019-16884 class). Only a real proc at /proc, or a bind of an
  * allowlisted file, may go there.
  */
-export function checkProcMounts(mounts: Array<{ destination: string; type?: string; options?: string[] }> = []): void {
-  mounts.forEach((m, i) => {
-    const dest = ('/' + m.destination).replace(/\/+/g, '/').replace(/\/$/, '') || '/';
-    if (dest !== '/proc' && !dest.startsWith('/proc/')) return;
-    if (dest === '/proc' && m.type === 'proc') return;
-    const isBind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
-    if (isBind && PROC_BIND_ALLOWED.has(dest)) return;
-    throw new ConfigError('config.json', `/mounts/${i}/destination`, `"${m.destination}" cannot be mounted: it is inside /proc (only proc itself, or a bind over ${[...PROC_BIND_ALLOWED].join(', ')})`);
-  });
+export function checkProcMounts(mounts: ProcMountCandidate[] = []): void {
+  mounts.forEach((m, i) => checkProcMount(m, i, m.destination));
+}
+
+/**
+ * The check for one mount at `where`, the destination as the container
+ * sees it: the configured one here, and in the init the path its symlinks
+ * resolve to in the rootfs (`/myproc/sys` with `myproc -> /proc`).
+ */
+export function checkProcMount(m: ProcMountCandidate, index: number, where: string): void {
+  const dest = posix.normalize('/' + where).replace(/(.)\/$/, '$1');
+  if (dest !== '/proc' && !dest.startsWith('/proc/')) return;
+  if (dest === '/proc' && m.type === 'proc') return;
+  const isBind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+  if (isBind && PROC_BIND_ALLOWED.has(dest)) return;
+  const named = dest === m.destination ? `"${m.destination}"` : `"${m.destination}" (${dest} in the container)`;
+  throw new ConfigError('config.json', `/mounts/${index}/destination`, `${named} cannot be mounted: it is inside /proc (only proc itself, or a bind over ${[...PROC_BIND_ALLOWED].join(', ')})`);
 }
