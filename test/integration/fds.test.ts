@@ -28,7 +28,7 @@ describe('file descriptors', function () {
    */
   function programFds(script: string, preserve: number, fd3: number, fd4: number): string[] {
     const id = uniqueId('fd');
-    bundle!.writeConfig(configRunning(`${script}; exec sleep 30`));
+    bundle!.writeConfig(withScript(`${script}; exec sleep 30`));
     // stderr to a file: the container inherits it, and a pipe would keep spawnSync waiting.
     const errPath = join(bundle!.dir, 'stderr');
     const errFd = openSync(errPath, 'w');
@@ -44,7 +44,7 @@ describe('file descriptors', function () {
     return readdirSync(`/proc/${pid}/fd`).sort();
   }
 
-  function configRunning(script: string): unknown {
+  function withScript(script: string): unknown {
     const config = JSON.parse(readFileSync(bundle!.configPath, 'utf8'));
     config.process.args = ['sh', '-c', script];
     return config;
@@ -69,6 +69,19 @@ describe('file descriptors', function () {
 
   it('gives the container only stdio without --preserve-fds', () => {
     bundle = makeBundle();
+    const three = tempFile('three');
+    const four = tempFile('four');
+    const fds = programFds('true', 0, three.fd, four.fd);
+    assert.deepEqual(fds, ['0', '1', '2'], `unexpected descriptors in the container: ${fds}`);
+  });
+
+  it('closes the runtime fds even when the seccomp profile refuses close_range', () => {
+    bundle = makeBundle();
+    const config = JSON.parse(readFileSync(bundle.configPath, 'utf8'));
+    // Without no_new_privs the filter is loaded before the fd clean-up.
+    config.process.noNewPrivileges = false;
+    config.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+    bundle.writeConfig(config);
     const three = tempFile('three');
     const four = tempFile('four');
     const fds = programFds('true', 0, three.fd, four.fd);
