@@ -15,7 +15,7 @@ import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } f
 import { setExecLabels } from './lsm';
 import { noteHostPid, sendListener } from './seccomp-listener';
 import { attachExecTerminal } from './exec-terminal';
-import { sendMessage } from './sync';
+import { reportError } from './sync';
 
 /** Descriptors stage 1 opened before it entered any namespace (close-on-exec). */
 export interface ContainerHandles {
@@ -96,11 +96,7 @@ export function runExecChild(plan: ExecPlan, handles: ContainerHandles, report: 
     if (plan.seccomp?.loadLate) loadSeccomp(plan);
     execProgram(state.program, plan.process.args ?? [], state.env);
   } catch (err) {
-    try {
-      sendMessage(report, { type: 'error', message: (err as Error).message });
-    } catch {
-      // the parent is gone
-    }
+    reportError(report, err);
   }
   return exitNow(1);
 }

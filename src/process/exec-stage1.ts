@@ -9,14 +9,13 @@ import { forkChild } from '../linux/fork';
 import { closeFd, openFd, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY } from '../linux/fd';
 import type { ExecPlan } from './exec-plan';
 import { readProcStat } from './proc-info';
-import { MessageReader, sendMessage, type ParentMessage, type SyncChannel } from './sync';
+import { MessageReader, runForkedChild, sendMessage, type ParentMessage, type SyncChannel } from './sync';
 import { runExecChild, type ContainerHandles } from './exec-child';
 
 /** Never returns: the process ends with _exit. */
 export function runExecStage1(plan: ExecPlan, channel: SyncChannel): never {
   const report = channel.toParent.write;
-  let code = 0;
-  try {
+  return runForkedChild(report, () => {
     closeFd(channel.toParent.read);
     closeFd(channel.toChild.write);
     // Nothing may run in the container before it is in the container's cgroup.
@@ -28,15 +27,7 @@ export function runExecStage1(plan: ExecPlan, channel: SyncChannel): never {
     const pid = forkChild();
     if (pid === 0) runExecChild(plan, handles, report);
     sendMessage(report, { type: 'exec-forked', pid });
-  } catch (err) {
-    code = 1;
-    try {
-      sendMessage(report, { type: 'error', message: (err as Error).message });
-    } catch {
-      // the parent is gone; nothing to tell
-    }
-  }
-  return exitNow(code);
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { runHooks } from '../hooks/run-hook';
 import { hostPidOfSelf } from './proc-info';
 import { holdExecFifo, waitForStart } from './exec-fifo';
 import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './exec';
-import { MessageReader, sendMessage, type ParentMessage } from './sync';
+import { MessageReader, reportError, sendMessage, type ParentMessage } from './sync';
 import { setDumpable } from '../linux/sched';
 import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
 import { hardenRootfs } from './hardening';
@@ -91,11 +91,7 @@ export function runInit(plan: ContainerPlan, report: number, fromParentFd: numbe
     for (const [, run] of SETUP_STEPS) run(plan, state);
     sendMessage(report, { type: 'ready' });
   } catch (err) {
-    try {
-      sendMessage(report, { type: 'error', message: (err as Error).message });
-    } catch {
-      // parent gone
-    }
+    reportError(report, err);
     return exitNow(1);
   }
   try {

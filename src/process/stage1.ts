@@ -8,15 +8,14 @@ import { forkChild } from '../linux/fork';
 import { closeFd, openFd, O_CLOEXEC, O_RDONLY } from '../linux/fd';
 import type { ContainerPlan } from './plan';
 import { holdExecFifo } from './exec-fifo';
-import { MessageReader, sendMessage, type ParentMessage, type SyncChannel } from './sync';
+import { MessageReader, runForkedChild, sendMessage, type ParentMessage, type SyncChannel } from './sync';
 import { formatTimeOffsets } from './id-mappings';
 import { runInit } from './init';
 
 /** Never returns: the process ends with _exit. */
 export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
   const report = channel.toParent.write;
-  let code = 0;
-  try {
+  return runForkedChild(report, () => {
     closeFd(channel.toParent.read);
     closeFd(channel.toChild.write);
     const fromParent = new MessageReader<ParentMessage>(channel.toChild.read);
@@ -31,15 +30,7 @@ export function runStage1(plan: ContainerPlan, channel: SyncChannel): never {
     if (pid === 0) runInit({ ...plan, fifoPath: `/proc/self/fd/${fifoFd}` }, report, channel.toChild.read);
     closeFd(channel.toChild.read);
     sendMessage(report, { type: 'init-forked', pid });
-  } catch (err) {
-    code = 1;
-    try {
-      sendMessage(report, { type: 'error', message: (err as Error).message });
-    } catch {
-      // the parent is gone; nothing to tell
-    }
-  }
-  return exitNow(code);
+  });
 }
 
 /**

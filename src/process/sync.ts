@@ -25,6 +25,7 @@
 //   1   | stage 1 | parent  | exec-forked {pid}    | the process to exec exists (pid in the parent's namespace)
 //   *   | process | parent  | error {message}      | it could not exec; end of file without one: it did
 import { makePipe, readFd, writeFd, closeFd } from '../linux/fd';
+import { exitNow } from '../linux/proc';
 
 export type ChildMessage =
   | { type: 'userns-created' }
@@ -75,4 +76,28 @@ export function sendMessage(fd: number, message: ChildMessage | ParentMessage): 
 
 export function closeChannelEnd(fds: number[]): void {
   for (const fd of fds) closeFd(fd);
+}
+
+/** Tells the parent why this child fails; a parent already gone is not an error. */
+export function reportError(fd: number, err: unknown): void {
+  try {
+    sendMessage(fd, { type: 'error', message: (err as Error).message });
+  } catch {
+    // the parent is gone; nothing to tell
+  }
+}
+
+/**
+ * The body of a forked child (DESIGN.md 1.7: no exception may escape a
+ * fork): a throw is reported as `error`, and the child ends with _exit.
+ */
+export function runForkedChild(report: number, body: () => void): never {
+  let code = 0;
+  try {
+    body();
+  } catch (err) {
+    code = 1;
+    reportError(report, err);
+  }
+  return exitNow(code);
 }
