@@ -75,13 +75,16 @@ describe('cgroup v1 resource writes', () => {
 });
 
 describe('default device rules', () => {
-  it('go after the last deny-all so later config rules still win', () => {
+  it('follow the config rules in order; the default for a device the config names goes just before its rule', () => {
     const denyAll = { allow: false, access: 'rwm' };
+    const allowTun = { allow: true, type: 'c' as const, major: 10, minor: 229, access: 'rwm' };
     const denyNullWrite = { allow: false, type: 'c' as const, major: 1, minor: 3, access: 'w' };
-    const rules = withDefaultDeviceRules([denyAll, denyNullWrite]);
-    assert.deepEqual(rules[0], denyAll);
-    assert.deepEqual(rules.slice(1, 1 + DEFAULT_DEVICE_RULES.length), DEFAULT_DEVICE_RULES);
-    assert.deepEqual(rules[rules.length - 1], denyNullWrite);
+    const rules = withDefaultDeviceRules([denyAll, allowTun, denyNullWrite]);
+    const nullDefault = DEFAULT_DEVICE_RULES.find((r) => r.major === 1 && r.minor === 3);
+    assert.deepEqual(rules.slice(0, 4), [denyAll, allowTun, nullDefault, denyNullWrite]);
+    const rest = rules.slice(4);
+    assert.equal(rest.length, DEFAULT_DEVICE_RULES.length - 1);
+    assert.ok(!rest.includes(nullDefault!), 'the default /dev/null rule must not come after the config\'s');
     assert.deepEqual(withDefaultDeviceRules([]), DEFAULT_DEVICE_RULES);
   });
 });

@@ -2,10 +2,11 @@
 // default devices every container has in /dev (null, zero, full, random,
 // urandom, tty, ptmx, pts, tun) and mknod of any device, as runc grants.
 //
-// They go right after the config's last "deny everything" rule (or first,
-// when there is none): a config that starts from deny-all still gets its
-// standard devices, and a rule the config writes afterwards (deny writes to
-// /dev/null, say) still has the last word.
+// They go after the config's rules, as runc appends its allowed devices, so
+// the kernel applies the config's entries in the listed order (runtime-tools
+// checks that order in devices.list). The default for a device the config
+// has a rule about (say, deny writes to /dev/null) goes just before that
+// rule instead, so that the config keeps the last word about it.
 import type { LinuxDeviceCgroup } from '../../spec/types';
 
 export const DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = Object.freeze([
@@ -22,15 +23,22 @@ export const DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = Object.freeze(
   { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
 ]);
 
-function resetsEverything(rule: LinuxDeviceCgroup): boolean {
-  const wild = (n: number | undefined): boolean => n === undefined || n === -1;
-  return !rule.allow && (rule.type === undefined || rule.type === 'a') && wild(rule.major) && wild(rule.minor) && /^(?=.*r)(?=.*w)(?=.*m)[rwm]+$/.test(rule.access ?? '');
+const wildcard = (n: number | undefined): number => (n === undefined || n === -1 ? -1 : n);
+
+function sameDevice(a: LinuxDeviceCgroup, b: LinuxDeviceCgroup): boolean {
+  return (a.type ?? 'a') === (b.type ?? 'a') && wildcard(a.major) === wildcard(b.major) && wildcard(a.minor) === wildcard(b.minor);
 }
 
 export function withDefaultDeviceRules(config: readonly LinuxDeviceCgroup[] = []): LinuxDeviceCgroup[] {
-  let at = 0;
-  config.forEach((rule, i) => {
-    if (resetsEverything(rule)) at = i + 1;
-  });
-  return [...config.slice(0, at), ...DEFAULT_DEVICE_RULES, ...config.slice(at)];
+  const placed = new Set<LinuxDeviceCgroup>();
+  const rules: LinuxDeviceCgroup[] = [];
+  for (const rule of config) {
+    const own = DEFAULT_DEVICE_RULES.find((d) => sameDevice(rule, d));
+    if (own && !placed.has(own)) {
+      rules.push(own);
+      placed.add(own);
+    }
+    rules.push(rule);
+  }
+  return [...rules, ...DEFAULT_DEVICE_RULES.filter((d) => !placed.has(d))];
 }
