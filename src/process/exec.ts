@@ -67,8 +67,11 @@ export function enterWorkingDir(cwd: string, where: string): void {
   let path: string | undefined;
   try {
     path = currentDir();
-  } catch {
-    // out of reach of the root, or removed
+  } catch (err) {
+    // ENOENT: out of reach of the root (or removed). Anything else, e.g. a
+    // seccomp profile that denies getcwd, means the check cannot be made.
+    const errno = (err as { errnoName?: string }).errnoName;
+    if (errno !== 'ENOENT') throw new UserError(`${where}: cannot check that ${cwd} is inside the container: getcwd: ${errno}`);
   }
   if (path === undefined || !path.startsWith('/')) {
     throw new UserError(`${where}: ${cwd} is outside the container's root filesystem (possible container breakout)`);
