@@ -1,11 +1,12 @@
 // Mounting each config.json `mounts` entry inside the rootfs (run by the
 // container init, in its own mount namespace, before pivot_root).
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Mount } from '../spec/types';
 import { mountFs, currentMountFlags } from '../linux/mount';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } from '../linux/mount-options';
 import { SyscallError } from '../errors';
+import { closeFd, openFd, O_CLOEXEC, O_NOFOLLOW, O_PATH } from '../linux/fd';
 import { secureJoin } from './secure-join';
 import { checkProcMount } from './security-plan';
 
@@ -18,6 +19,8 @@ export interface MountContext {
    * own cgroup directories bound in, as runc does.
    */
   cgroupNamespace?: boolean;
+  /** SELinux context for the filesystems mounted (linux.mountLabel). */
+  mountLabel?: string;
 }
 
 /** Mounts `entry`, the config's mounts[index]. */
@@ -36,9 +39,10 @@ export function mountEntry(entry: Mount, ctx: MountContext, index: number): void
   } else {
     mkdirSync(target, { recursive: true });
     const type = entry.type ?? 'none';
-    mountFs(entry.source ?? type, target, type, options.flags, options.data.join(','));
+    const data = withMountLabel(type, options.data, ctx.mountLabel).join(',');
+    onPinnedTarget(ctx.rootfs, target, (at) => mountFs(entry.source ?? type, at, type, options.flags, data));
   }
-  for (const propagation of options.propagation) mountFs('', target, '', propagation);
+  for (const propagation of options.propagation) onPinnedTarget(ctx.rootfs, target, (at) => mountFs('', at, '', propagation));
 }
 
 function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ctx: MountContext): void {
@@ -46,9 +50,31 @@ function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ct
   const sourcePath = isAbsolute(source) ? source : resolve(ctx.bundle, source);
   const sourceIsDir = statSync(sourcePath).isDirectory();
   createMountpoint(target, sourceIsDir);
-  mountFs(sourcePath, target, 'bind', options.flags & (MS.BIND | MS.REC));
+  onPinnedTarget(ctx.rootfs, target, (at) => mountFs(sourcePath, at, 'bind', options.flags & (MS.BIND | MS.REC)));
   if ((options.flags & BIND_REMOUNT_FLAGS) !== 0 || options.cleared !== 0) {
-    remountBind(target, options.flags & BIND_REMOUNT_FLAGS);
+    onPinnedTarget(ctx.rootfs, target, (at) => remountBind(at, options.flags & BIND_REMOUNT_FLAGS));
+  }
+}
+
+/**
+ * Mounts onto the object `target` names *now*: it is opened without
+ * following a final symlink, its real path checked to be inside the rootfs,
+ * and the mount made through /proc/self/fd/N. A symlink swapped into the
+ * path after secureJoin resolved it (CVE-2021-30465 class) then cannot
+ * redirect the mount onto the host.
+ */
+export function onPinnedTarget(rootfs: string, target: string, mount: (at: string) => void): void {
+  const fd = openFd(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  try {
+    // O_NOFOLLOW opens a final symlink itself; mounting through its fd would follow it.
+    if (fstatSync(fd).isSymbolicLink()) throw new Error(`mount target ${target} became a symbolic link: refused`);
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    if (real !== rootfs && !real.startsWith(rootfs + '/')) {
+      throw new Error(`mount target ${target} resolves to ${real}, outside the container's rootfs: refused`);
+    }
+    mount(`/proc/self/fd/${fd}`);
+  } finally {
+    closeFd(fd);
   }
 }
 
@@ -162,4 +188,13 @@ function mountCgroupTree(options: ParsedMountOptions, target: string, cgroupName
     mountHierarchy(h, dir, flags | (options.flags & MS.RDONLY), cgroupNamespace);
   }
   if (options.flags & MS.RDONLY) mountFs('', target, '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+}
+
+/** Filesystems whose files take their SELinux label from the mount (runc labels the same). */
+const LABELLED_TYPES = new Set(['tmpfs', 'mqueue', 'devpts', 'shm']);
+
+/** The mount data with context="<label>" added where the filesystem takes one. */
+export function withMountLabel(type: string, data: string[], label: string | undefined): string[] {
+  if (!label || !LABELLED_TYPES.has(type) || data.some((d) => d.startsWith('context='))) return data;
+  return [...data, `context="${label}"`];
 }

@@ -5,7 +5,7 @@ import type { NamespaceKind } from '../linux/namespaces';
 import { UserError } from '../errors';
 import type { CapabilitySets } from '../linux/capabilities';
 import { checkProcMounts, checkSysctls, lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security-plan';
-import { checkLsmSupport } from './lsm';
+import { checkLsmSupport, hostLsms } from './lsm';
 import { planSeccomp, type SeccompPlan } from './seccomp-plan';
 
 export interface ContainerPlan {
@@ -30,6 +30,8 @@ export interface ContainerPlan {
    * runc does) and the root switch is a chroot; delete unmounts them.
    */
   hasMountNamespace: boolean;
+  /** linux.mountLabel when the host runs SELinux; ignored otherwise, as runc does. */
+  mountLabel?: string;
   capabilities?: CapabilitySets;
   lastCap: number;
   rlimits: ResolvedRlimit[];
@@ -91,6 +93,7 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
     newUserNamespace: fresh.includes('user'),
     inUserNamespace: kinds.has('user'),
     hasMountNamespace,
+    mountLabel: hostLsms().includes('selinux') ? spec.linux?.mountLabel : undefined,
     ...(seccomp && { seccomp }),
   };
 }

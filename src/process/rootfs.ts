@@ -18,6 +18,8 @@ export interface RootfsPlan {
   inUserNamespace: boolean;
   /** False: we are in the runtime's own mount namespace and must not touch propagation. */
   hasMountNamespace: boolean;
+  /** linux.mountLabel, present only when the host runs SELinux (as runc, it is ignored otherwise). */
+  mountLabel?: string;
 }
 
 /** Everything up to the switch into the new root (the create hooks run between the two). */
@@ -31,7 +33,8 @@ export function prepareRootfs(plan: RootfsPlan): void {
   mountFs(rootfs, rootfs, 'bind', MS.BIND | MS.REC);
   const mounts = spec.mounts ?? [];
   const cgroupNamespace = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'cgroup');
-  mounts.forEach((entry, i) => mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace }, i));
+  const mountLabel = plan.mountLabel;
+  mounts.forEach((entry, i) => mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace, mountLabel }, i));
   if (!bindsHostDev(spec)) {
     createDevices(rootfs, devicesToCreate(spec.linux?.devices), plan.inUserNamespace);
     createDevLinks(rootfs, mounts.some((m) => m.destination === '/dev/pts' && m.type === 'devpts'));
