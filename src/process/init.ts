@@ -8,6 +8,7 @@ import { prepareRootfs, switchRoot, finishRootfs } from './rootfs';
 import { hasCreateHooks, hookState } from './hook-points';
 import { runHooks } from '../hooks/run-hook';
 import { hostPidOfSelf } from './proc-info';
+import { currentPid } from '../linux/proc';
 import { holdExecFifo, waitForStart } from './exec-fifo';
 import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './exec';
 import { MessageReader, reportError, sendMessage, type ParentMessage } from './sync';
@@ -43,7 +44,7 @@ const SETUP_STEPS: Step[] = [
   ['hold exec fifo', (plan, st) => (st.fifoFd = holdExecFifo(plan.fifoPath))],
   ['seccomp agent pid', (plan) => noteHostPid(plan)],
   ['loopback', (plan) => plan.create.includes('network') && bringLoopbackUp()],
-  ['host pid', (_plan, st) => (st.hostPid = hostPidOfSelf())],
+  ['host pid', (_plan, st) => (st.hostPid = hostPidOfSelf() || currentPid())],
   ['root filesystem', (plan) => prepareRootfs(plan)],
   ['create hooks', (plan, st) => runCreateHooks(plan, st)],
   ['switch root', (plan) => switchRoot(plan)],

@@ -48,9 +48,11 @@ export function waitUntilGone(pid: number, timeoutMs = 10000): boolean {
  * process that is pid 1 of a new pid namespace.
  */
 export function hostPidOfSelf(): number {
+  // 0 when /proc is not the host's; process.pid would be no answer: in a
+  // forked child it still holds the parent's pid.
   try {
-    return Number(readlinkSync('/proc/self'));
+    return Number(readlinkSync('/proc/self')) || 0;
   } catch {
-    return process.pid;
+    return 0;
   }
 }

@@ -4,7 +4,7 @@
 // with the runtime's own credentials, which a container's root in a user
 // namespace may not have, and invisible after pivot_root); the init inherits
 // the socket and sends on it once the filter is loaded.
-import { readlinkSync } from 'node:fs';
+import { hostPidOfSelf } from './proc-info';
 import type { ContainerPlan } from './plan';
 import { connectUnix, sendFds } from '../linux/unix-socket';
 import { closeFd } from '../linux/fd';
@@ -49,11 +49,7 @@ let hostPid = 0;
  */
 export function noteHostPid(plan: SeccompOwner): void {
   if (!plan.seccomp?.notify) return;
-  try {
-    hostPid = Number(readlinkSync('/proc/self'));
-  } catch {
-    hostPid = 0;
-  }
+  hostPid = hostPidOfSelf();
   if (!(hostPid > 0)) hostPid = currentPid();
 }
 
