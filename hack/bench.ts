@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec } from '../src/spec/default-spec';
+import { sleepMs } from '../src/process/proc-info';
 
 const REPO = resolve(__dirname, '..', '..');
 const TSRUN = join(REPO, 'bin', 'tsrun');
@@ -62,10 +63,6 @@ function now(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function sleepMs(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
 
 /**
  * Runs a runtime verb. Its stdout and stderr go to files, never pipes: a

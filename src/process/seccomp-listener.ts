@@ -47,10 +47,8 @@ let hostPid = 0;
  * host sees it, and only the host's /proc (still mounted here) tells it to a
  * process in a new pid namespace.
  */
-export function noteHostPid(plan: SeccompOwner): void {
-  if (!plan.seccomp?.notify) return;
-  hostPid = hostPidOfSelf();
-  if (!(hostPid > 0)) hostPid = currentPid();
+export function noteHostPid(plan: SeccompOwner, pid = hostPidOfSelf() || currentPid()): void {
+  if (plan.seccomp?.notify) hostPid = pid;
 }
 
 /** In the init: sends the listener and the process state, then closes both descriptors. */

@@ -124,10 +124,8 @@ export function liveProcessesMentioning(needle: string): number[] {
   const found: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    if (!isAlive(Number(name))) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 'Z' || state === 'X') continue;
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1');
       if (cmdline.includes(needle)) found.push(Number(name));
     } catch {

@@ -56,15 +56,20 @@ function* walk(dir: string, rel = ''): Generator<{ header: HeaderArgument; data?
   }
 }
 
-/** The uncompressed tar of `dir` (the layer's diff, whose digest is the config's diff_id). */
-export async function tarDirectory(dir: string): Promise<Buffer> {
-  const p = pack();
+/** Everything a tar-stream pack emits, as one Buffer once it ends. */
+function collect(p: ReturnType<typeof pack>): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     p.on('data', (c: unknown) => chunks.push(c as Buffer));
     p.on('end', () => resolve(Buffer.concat(chunks)));
     p.on('error', reject);
   });
+}
+
+/** The uncompressed tar of `dir` (the layer's diff, whose digest is the config's diff_id). */
+export async function tarDirectory(dir: string): Promise<Buffer> {
+  const p = pack();
+  const done = collect(p);
   for (const { header, data } of walk(dir)) {
     await new Promise<void>((resolve, reject) => {
       const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
@@ -79,12 +84,7 @@ export async function tarDirectory(dir: string): Promise<Buffer> {
 /** A tar archive (in memory) of the given files, for the layout itself. */
 async function tarFiles(files: { name: string; data: Buffer }[]): Promise<Buffer> {
   const p = pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
-  });
+  const done = collect(p);
   const dirs = new Set<string>();
   for (const f of files) {
     const parts = f.name.split('/').slice(0, -1);
