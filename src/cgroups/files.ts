@@ -1,6 +1,6 @@
 // Reading and writing cgroup interface files with errors that name the file,
 // the value and the config field behind it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors';
 import type { CgroupWrite } from './types';
 
@@ -38,4 +38,30 @@ export function applyWrites(writes: CgroupWrite[], dirOf: (controller: string) =
     }
   }
   for (const w of failed) writeCgroupFile(`${dirOf(w.controller)}/${w.file}`, w.value, w.field);
+}
+
+/** The sub-cgroups of `dir` (its directories; the rest are interface files). */
+export function childCgroups(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every pid in `dir` and the cgroups below it: cgroup.procs lists only a
+ * cgroup's own members, and an init system inside may have made sub-cgroups.
+ */
+export function pidsBelow(dir: string): number[] {
+  let pids: number[] = [];
+  try {
+    pids = readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  for (const child of childCgroups(dir)) pids.push(...pidsBelow(`${dir}/${child}`));
+  return pids;
 }

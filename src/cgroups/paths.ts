@@ -10,7 +10,7 @@ import type { CgroupState } from './types';
 export function cgroupSubPath(cgroupsPath: string | undefined, id: string, own: string): string {
   const wanted = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `tsrun/${id}`;
   if (wanted.includes(':')) {
-    throw new UserError(`config.json: /linux/cgroupsPath: "${wanted}" is a systemd slice:prefix:name path; use --systemd-cgroup (not supported yet)`);
+    throw new UserError(`config.json: /linux/cgroupsPath: "${wanted}" is a systemd slice:prefix:name path; run with --systemd-cgroup`);
   }
   if (wanted.split('/').includes('..')) throw new UserError(`config.json: /linux/cgroupsPath: "${wanted}" must not climb out with ".."`);
   return wanted.startsWith('/') ? posix.normalize(wanted) : posix.join(own || '/', wanted);
@@ -31,5 +31,10 @@ export function resolveCgroupDirs(layout: CgroupLayout, cgroupsPath: string | un
     paths[controller] = dir;
     seenMounts.add(mount);
   }
+  // A hybrid host's cgroup2 hierarchy holds no controllers but still tracks
+  // processes: the container gets its own directory there too, so a cgroup
+  // namespace roots it there (an init system inside writes below it, never
+  // in the host's root) and /proc/<pid>/cgroup's 0:: line names it.
+  if (layout.unifiedMount) paths[''] = posix.join(layout.unifiedMount, cgroupSubPath(cgroupsPath, id, own.get('') ?? '/'));
   return { version: 'v1', paths };
 }

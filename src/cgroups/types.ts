@@ -1,4 +1,5 @@
-// The shape shared by every cgroup implementation (v1, v2, later systemd).
+// The shape shared by every cgroup implementation (v1, v2; a systemd scope
+// is a v1 or v2 cgroup that systemd made).
 // Lifecycle code sees only CgroupManager; which one it gets is decided at
 // run time from the host (see detect.ts) and saved in the container state,
 // because kill/delete/ps arrive without the flags that created it.
@@ -25,6 +26,8 @@ export interface CgroupState {
   paths: Record<string, string>;
   /** The directory above (tsrun/ for the default path) is removed with the last container in it. */
   removeEmptyParent?: boolean;
+  /** --systemd-cgroup: the scope unit holding the container, and its slice. */
+  systemd?: { unit: string; slice: string };
 }
 
 export interface CgroupStats {

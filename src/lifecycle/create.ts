@@ -15,7 +15,7 @@ import { hookState } from '../process/hook-points';
 import { runHooks } from '../hooks/run-hook';
 import { readProcStat, waitUntilGone } from '../process/proc-info';
 import { sendSignal } from '../linux/signals';
-import { planCgroup, openCgroup, destroyCgroup } from '../cgroups/manager';
+import { planCgroup, prepareCgroup, placeInCgroup, destroyCgroup } from '../cgroups/manager';
 import { UserError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
@@ -74,7 +74,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   const rootfs = realpathSync(resolveRootfs(spec, bundle));
   const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
   const cgroupState = planCgroup(spec, id, opts.systemdCgroup);
-  const cgroup = openCgroup(cgroupState);
+  const resources = spec.linux?.resources ?? {};
   const record: ContainerRecord = {
     ociVersion: spec.ociVersion ?? OCI_VERSION,
     id,
@@ -92,14 +92,13 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   };
   store.write(record);
   undo.push(() => destroyCgroup(cgroupState));
-  cgroup.create();
-  cgroup.setResources(spec.linux?.resources ?? {});
+  prepareCgroup(cgroupState, resources);
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);
   const pid = withSeccompListener(plan, () =>
     spawnContainerInit(plan, {
-      placeStage1: (stage1) => cgroup.addProcess(stage1),
+      placeStage1: (stage1) => placeInCgroup(cgroupState, stage1, resources, id),
       runRuntimeHooks: (initPid) => {
         const state = hookState(plan, 'creating', initPid);
         runHooks('prestart', spec.hooks?.prestart, state);

@@ -1,9 +1,9 @@
 // cgroup v1: one directory per controller hierarchy.
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LinuxResources } from '../../spec/types';
 import type { CgroupManager, CgroupState, CgroupStats } from '../types';
-import { applyWrites, readCgroupFile, writeCgroupFile } from '../files';
+import { applyWrites, childCgroups, pidsBelow, readCgroupFile, writeCgroupFile } from '../files';
 import { v1Writes } from './resources';
 import { isCgroupFrozen } from '../frozen';
 import { v1DeviceWrites } from '../devices/v1';
@@ -68,12 +68,7 @@ export class V1Manager implements CgroupManager {
   }
 
   pids(): number[] {
-    const dir = this.paths.pids ?? this.paths.freezer ?? this.dirs()[0];
-    try {
-      return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
+    return pidsBelow(this.paths.pids ?? this.paths.freezer ?? this.dirs()[0]);
   }
 
   stats(): CgroupStats {
@@ -125,8 +120,13 @@ function inheritCpuset(dir: string): void {
   }
 }
 
-/** rmdir, waiting briefly while the last processes finish leaving (EBUSY). */
+/**
+ * rmdir, child cgroups first (an init system or nested runtime inside the
+ * container may have made some), waiting briefly while the last processes
+ * finish leaving (EBUSY).
+ */
 export function removeCgroupDir(dir: string): void {
+  for (const child of childCgroups(dir)) removeCgroupDir(`${dir}/${child}`);
   for (let attempt = 0; ; attempt++) {
     try {
       rmdirSync(dir);

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import type { LinuxDeviceCgroup, LinuxResources } from '../../spec/types';
 import type { CgroupManager, CgroupState, CgroupStats } from '../types';
-import { applyWrites, readCgroupFile, writeCgroupFile } from '../files';
+import { applyWrites, pidsBelow, readCgroupFile, writeCgroupFile } from '../files';
 import { mkdirWithRetry, removeCgroupDir } from '../v1/manager';
 import { v2ControllersFor, v2Writes } from './resources';
 import { parseV2Stats } from './stats';
@@ -95,11 +95,7 @@ export class V2Manager implements CgroupManager {
   }
 
   pids(): number[] {
-    try {
-      return readFileSync(`${this.dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
+    return pidsBelow(this.dir);
   }
 
   stats(): CgroupStats {

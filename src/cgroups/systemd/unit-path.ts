@@ -1,0 +1,43 @@
+// linux.cgroupsPath under --systemd-cgroup: "slice:prefix:name" names the
+// scope unit <prefix>-<name>.scope in <slice>, whose cgroup is the slice's
+// path (a-b.slice lives in a.slice) plus the unit's name.
+import { UserError } from '../../errors';
+
+export interface SystemdCgroup {
+  slice: string;
+  unit: string;
+  /** The scope's cgroup, relative to the root of systemd's hierarchy, e.g. /system.slice/tsrun-x.scope. */
+  path: string;
+}
+
+const FIELD = 'config.json: /linux/cgroupsPath';
+/** Characters systemd allows in a unit name (before the suffix). */
+const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+$/;
+
+/** The scope a container gets; without a cgroupsPath, system.slice:tsrun:<id>. */
+export function systemdCgroupOf(cgroupsPath: string | undefined, id: string): SystemdCgroup {
+  const wanted = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `system.slice:tsrun:${id}`;
+  const parts = wanted.split(':');
+  if (parts.length !== 3) {
+    throw new UserError(`${FIELD}: "${wanted}" is not of the form slice:prefix:name, which --systemd-cgroup needs`);
+  }
+  const [sliceField, prefix, name] = parts;
+  const slice = sliceField === '' ? 'system.slice' : sliceField;
+  if (name === '') throw new UserError(`${FIELD}: "${wanted}": the name after the second ":" is empty`);
+  if (name.endsWith('.slice')) throw new UserError(`${FIELD}: "${wanted}": a container goes in a scope; a name ending in .slice is not supported`);
+  const unit = prefix === '' ? `${name}.scope` : `${prefix}-${name}.scope`;
+  if (!UNIT_NAME.test(unit)) throw new UserError(`${FIELD}: "${wanted}": "${unit}" is not a valid systemd unit name`);
+  return { slice, unit, path: `${expandSlice(slice, wanted)}/${unit}` };
+}
+
+/** "a-b.slice" -> "/a.slice/a-b.slice"; "-.slice" (the root slice) -> "". */
+export function expandSlice(slice: string, wanted = slice): string {
+  if (!slice.endsWith('.slice') || slice.includes('/')) throw new UserError(`${FIELD}: "${wanted}": "${slice}" is not a slice (a name ending in .slice, without "/")`);
+  if (slice === '-.slice') return '';
+  const stem = slice.slice(0, -'.slice'.length);
+  const words = stem.split('-');
+  if (words.some((w) => w === '') || !UNIT_NAME.test(stem)) throw new UserError(`${FIELD}: "${wanted}": "${slice}" is not a valid slice name`);
+  let path = '';
+  for (let i = 1; i <= words.length; i++) path += `/${words.slice(0, i).join('-')}.slice`;
+  return path;
+}
