@@ -276,7 +276,7 @@ function loadOnce(tsrun: Runtime, preload: string, args: string[]): { report: Lo
   const err = openSync(errPath, 'w');
   let r: ReturnType<typeof spawnSync>;
   try {
-    r = spawnSync(process.execPath, ['--single-threaded', '--no-warnings', '-r', preload, CLI_ENTRY, '--root', tsrun.root, ...args], {
+    r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '--no-warnings', '-r', preload, CLI_ENTRY, '--root', tsrun.root, ...args], {
       stdio: ['ignore', 'ignore', err],
       env: { ...process.env, BENCH_LOAD_REPORT: reportFile },
       timeout: 30000,

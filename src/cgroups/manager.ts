@@ -47,7 +47,9 @@ export function placeInCgroup(state: CgroupState, pid: number, resources: LinuxR
     openCgroup(state).addProcess(pid);
     return;
   }
-  systemdUnits().startScope({ ...state.systemd, pid, description: `tsrun container ${id}`, resources: systemdResourceProperties(resources, state.version) });
+  const { unit, slice } = state.systemd;
+  systemdUnits().startScope({ unit, slice, pid, description: `tsrun container ${id}`, resources: systemdResourceProperties(resources, state.version) });
+  state.systemd.started = true;
   adoptScopePaths(state, pid, id);
   // systemd made the scope's cgroup in the hierarchies it manages; the others
   // (cpuset, freezer, ... on v1) are ours to make. Limits are written after
@@ -58,8 +60,19 @@ export function placeInCgroup(state: CgroupState, pid: number, resources: LinuxR
   cgroup.setResources(resources);
 }
 
+/**
+ * A live container's new limits (fields left out keep their values; device
+ * rules are rewritten only when given). A systemd scope's unit properties
+ * first, so that systemd's idea of the unit stays ours, then the files.
+ */
+export function updateCgroup(state: CgroupState, resources: LinuxResources): void {
+  if (state.systemd?.started) systemdUnits().setUnitProperties(state.systemd.unit, systemdResourceProperties(resources, state.version));
+  openCgroup(state).setResources(resources, { skipDevices: resources.devices === undefined });
+}
+
 /** Removes the container's cgroup (stopping its scope) and, for the default path, the shared tsrun level if now empty. */
 export function destroyCgroup(state: CgroupState): void {
+  if (state.systemd && !state.systemd.started) return;
   let stopError: unknown;
   if (state.systemd) {
     try {

@@ -26,8 +26,13 @@ export interface CgroupState {
   paths: Record<string, string>;
   /** The directory above (tsrun/ for the default path) is removed with the last container in it. */
   removeEmptyParent?: boolean;
-  /** --systemd-cgroup: the scope unit holding the container, and its slice. */
-  systemd?: { unit: string; slice: string };
+  /**
+   * --systemd-cgroup: the scope unit holding the container, and its slice.
+   * `started` once systemd has made it: before that the unit name and the
+   * directories may belong to someone else (a failed create must not stop
+   * another container's scope of the same name).
+   */
+  systemd?: { unit: string; slice: string; started?: boolean };
 }
 
 export interface CgroupStats {

@@ -42,6 +42,6 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   log: { type: 'string', describe: 'set the log file to write tsrun logs to' },
   'log-format': { type: 'string', describe: 'set the log format (default text)', choices: ['text', 'json'] },
   debug: { type: 'boolean', describe: 'enable debug logging' },
-  'systemd-cgroup': { type: 'boolean', describe: 'accepted for compatibility: use systemd to manage cgroups' },
+  'systemd-cgroup': { type: 'boolean', describe: 'make the cgroup a systemd scope (linux.cgroupsPath as slice:prefix:name, default system.slice:tsrun:<id>)' },
   rootless: { type: 'string', describe: 'accepted for compatibility: true, false or auto' },
 };

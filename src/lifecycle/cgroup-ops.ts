@@ -3,7 +3,7 @@
 import { UserError } from '../errors';
 import type { LinuxResources } from '../spec/types';
 import type { CgroupManager, CgroupStats } from '../cgroups/types';
-import { openCgroup } from '../cgroups/manager';
+import { openCgroup, updateCgroup } from '../cgroups/manager';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
@@ -44,7 +44,7 @@ export async function updateContainer(root: string, id: string, resources: Linux
     if (container.status() === 'stopped') throw new UserError('container not running');
     const cgroup = cgroupOf(container);
     checkMemoryBeforeUpdate(cgroup, resources);
-    cgroup.setResources(resources, { skipDevices: resources.devices === undefined });
+    updateCgroup(container.record.cgroup!, resources);
   });
 }
 

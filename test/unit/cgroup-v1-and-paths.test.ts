@@ -128,5 +128,7 @@ describe('cgroup layout and paths', () => {
     assert.equal(state.paths.memory, '/sys/fs/cgroup/memory/process_api/x/tsrun/c1');
     assert.equal(state.paths.cpu, '/sys/fs/cgroup/cpu,cpuacct/tsrun/c1');
     assert.equal(state.paths['name=systemd'], '/sys/fs/cgroup/systemd/tsrun/c1');
+    // The hybrid host's cgroup2 hierarchy too, so a cgroup namespace roots the container there.
+    assert.equal(state.paths[''], '/sys/fs/cgroup/unified/tsrun/c1');
   });
 });

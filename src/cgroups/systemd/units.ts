@@ -2,7 +2,7 @@
 // waiting for each job to finish (JobRemoved), as `systemd-run --scope` does.
 import { DBusConnection, DBusError, SYSTEMD_PRIVATE_SOCKET } from './dbus-connection';
 import type { Message } from './dbus-wire';
-import { scopeProperties, type ScopeRequest } from './unit-properties';
+import { scopeProperties, type ScopeRequest, type UnitProperty } from './unit-properties';
 import { UserError } from '../../errors';
 
 const SYSTEMD = { destination: 'org.freedesktop.systemd1', path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager' };
@@ -19,6 +19,18 @@ export function startScope(request: ScopeRequest): void {
     }
     const result = waitForJob(bus, job, request.unit);
     if (result !== 'done') throw new UserError(`--systemd-cgroup: systemd could not start scope ${request.unit}: job ${result}`);
+  });
+}
+
+/** Changes properties of a running unit (runtime only: nothing written under /etc). */
+export function setUnitProperties(unit: string, properties: UnitProperty[]): void {
+  withSystemd((bus) => {
+    try {
+      bus.call({ ...SYSTEMD, member: 'SetUnitProperties', signature: 'sba(sv)', body: [unit, true, properties] });
+    } catch (err) {
+      if (err instanceof DBusError) throw new UserError(`--systemd-cgroup: systemd refused new properties for ${unit}: ${err.errorName}: ${err.text}`);
+      throw err;
+    }
   });
 }
 

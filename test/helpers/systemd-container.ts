@@ -1,0 +1,134 @@
+// A container whose init is systemd: these machines run no systemd of their
+// own (and tests must not touch the host's init anyway), so the tests of
+// --systemd-cgroup boot one inside a tsrun container and run tsrun inside it.
+// The container sees the host's /usr and /etc read-only, the repository (for
+// the launcher) and a work directory for inner bundles; /run, /tmp and /var
+// are its own. systemd starts only an empty target from a unit directory of
+// our own, so none of the host's services (containerd, podman, ...) start.
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Bundle, BUSYBOX_ROOTFS, REPO, tempDir, mountsUnder } from './harness';
+import { defaultSpec } from '../../src/spec/default-spec';
+import type { Spec } from '../../src/spec/types';
+import { CAPABILITIES } from '../../src/linux/capability-names';
+import type { Session, Output } from './session';
+import { waitFor } from './session';
+
+export const SYSTEMD = '/lib/systemd/systemd';
+const TARGET = 'tsrun-test.target';
+
+/** Capability names in this process' bounding set (a name outside it makes capset fail). */
+function hostCapabilities(): string[] {
+  const mask = BigInt('0x' + (/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'));
+  return Object.entries(CAPABILITIES)
+    .filter(([, bit]) => (mask >> BigInt(bit)) & 1n)
+    .map(([name]) => name);
+}
+
+function bind(source: string, destination: string, readonly: boolean): object {
+  return { destination, type: 'bind', source, options: ['rbind', readonly ? 'ro' : 'rw'] };
+}
+
+export class SystemdContainer {
+  readonly bundle: Bundle;
+  /** Shared with the container at the same path: inner bundles go here. */
+  readonly work: string;
+  pid = 0;
+
+  constructor(
+    private readonly session: Session,
+    readonly id: string,
+  ) {
+    this.bundle = new Bundle(tempDir('tsrun-systemd-'));
+    this.work = join(this.bundle.dir, 'work');
+    const units = join(this.bundle.dir, 'units');
+    mkdirSync(this.bundle.rootfs);
+    mkdirSync(this.work);
+    mkdirSync(units);
+    // Debian's merged /usr: the top-level directories are links into it.
+    for (const dir of ['bin', 'sbin', 'lib', 'lib64']) symlinkSync(`usr/${dir}`, join(this.bundle.rootfs, dir));
+    writeFileSync(join(units, TARGET), '[Unit]\nDescription=tsrun test target (nothing else starts)\n');
+    this.bundle.writeConfig(this.config(units));
+  }
+
+  private config(units: string): object {
+    const caps = hostCapabilities();
+    const mounts: object[] = [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      // Its own cgroup (a cgroup namespace) writable: systemd manages the tree below.
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'rw'] },
+      { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755'] },
+      { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] },
+      { destination: '/var', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] },
+      // Binds after the tmpfs mounts: the work directory lives under the host's /tmp.
+      bind('/usr', '/usr', true),
+      bind('/etc', '/etc', true),
+      bind(REPO, REPO, true),
+      bind(units, '/tsrun-units', true),
+      bind(this.work, this.work, false),
+    ];
+    // The launcher execs node by absolute path; outside /usr its tree must be there too.
+    const nodePrefix = dirname(dirname(process.execPath));
+    if (!process.execPath.startsWith('/usr/')) mounts.push(bind(nodePrefix, nodePrefix, true));
+    return {
+      ociVersion: '1.2.0',
+      root: { path: 'rootfs' },
+      hostname: 'systemd-test',
+      process: {
+        terminal: false,
+        user: { uid: 0, gid: 0 },
+        cwd: '/',
+        args: [SYSTEMD, `--unit=${TARGET}`, '--log-target=console', '--log-level=warning'],
+        env: ['container=tsrun', 'SYSTEMD_UNIT_PATH=/tsrun-units:', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+        capabilities: { bounding: caps, effective: caps, permitted: caps },
+      },
+      mounts,
+      linux: { namespaces: ['pid', 'mount', 'ipc', 'uts', 'cgroup', 'network'].map((type) => ({ type })) },
+    };
+  }
+
+  /** Boots it and waits until systemd answers on its private socket. */
+  async boot(): Promise<void> {
+    this.pid = this.session.create(this.id, this.bundle).pid;
+    this.session.ok(['start', this.id]);
+    const ready = await waitFor(() => this.exec(['systemctl', 'show', '--property=ActiveState', '--value', TARGET]).stdout.trim() === 'active', 30000, 200);
+    if (!ready) throw new Error(`systemd in container ${this.id} did not reach ${TARGET}`);
+  }
+
+  /** Runs a command inside (tsrun exec). */
+  exec(command: string[], timeoutMs = 60000): Output {
+    return this.session.exec(['exec', this.id, ...command], { timeoutMs });
+  }
+
+  /** A busybox bundle in the shared work directory (runc's default config, no terminal); returns its directory. */
+  innerBundle(args: string[], mutate?: (spec: Spec) => void): string {
+    const dir = mkdtempSync(join(this.work, 'bundle-'));
+    const copy = spawnSync('cp', ['-a', BUSYBOX_ROOTFS, join(dir, 'rootfs')]);
+    if (copy.status !== 0) throw new Error(`copying the rootfs failed: ${copy.stderr}`);
+    const spec = defaultSpec();
+    spec.process!.terminal = false;
+    spec.process!.args = args;
+    mutate?.(spec);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    return dir;
+  }
+
+  /** Runs the repository's tsrun inside, with the given arguments (its own state root, /run/tsrun). */
+  tsrun(args: string[], timeoutMs = 60000): Output {
+    return this.exec([join(REPO, 'bin', 'tsrun'), ...args], timeoutMs);
+  }
+
+  /** Deletes it (SIGKILL to systemd ends everything inside) and removes the bundle. */
+  destroy(): void {
+    if (existsSync(this.bundle.dir)) {
+      this.session.exec(['delete', '--force', this.id]);
+      for (const mp of mountsUnder(this.bundle.dir).reverse()) spawnSync('umount', ['-l', mp]);
+      rmSync(this.bundle.dir, { recursive: true, force: true });
+    }
+  }
+}
