@@ -3,7 +3,8 @@
 // code (from /proc/self/mountinfo and /proc/self/cgroup), plus checks that a
 // container left no cgroup behind. Tests only ever read, or write to the
 // directories their own containers made.
-import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { childCgroups } from '../../src/cgroups/files';
 import { posix } from 'node:path';
 import { sleep, type Background } from '../helpers/session';
 
@@ -96,20 +97,10 @@ export async function cgroupLeftovers(id: string, sub = `tsrun/${id}`): Promise<
       if (existsSync(dir)) found.push(`${controller} cgroup ${dir}`);
       if (sub !== `tsrun/${id}`) continue;
       const parent = posix.dirname(dir);
-      if (existsSync(parent) && subdirs(parent).length === 0) found.push(`empty ${controller} parent ${parent}`);
+      if (existsSync(parent) && childCgroups(parent).length === 0) found.push(`empty ${controller} parent ${parent}`);
     }
     if (found.length === 0 || Date.now() > deadline) return found;
     await sleep(100);
-  }
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name);
-  } catch {
-    return [];
   }
 }
 
