@@ -100,9 +100,10 @@ export class SystemdContainer {
     if (!ready) throw new Error(`systemd in container ${this.id} did not reach ${TARGET}`);
   }
 
-  /** Runs a command inside (tsrun exec). */
-  exec(command: string[], timeoutMs = 60000): Output {
-    return this.session.exec(['exec', this.id, ...command], { timeoutMs });
+  /** Runs a command inside (tsrun exec), with `env` entries (NAME=value) added. */
+  exec(command: string[], options: { timeoutMs?: number; env?: string[] } = {}): Output {
+    const env = (options.env ?? []).flatMap((e) => ['--env', e]);
+    return this.session.exec(['exec', ...env, this.id, ...command], { timeoutMs: options.timeoutMs ?? 60000 });
   }
 
   /** A busybox bundle in the shared work directory (runc's default config, no terminal); returns its directory. */
@@ -120,7 +121,7 @@ export class SystemdContainer {
 
   /** Runs the repository's tsrun inside, with the given arguments (its own state root, /run/tsrun). */
   tsrun(args: string[], timeoutMs = 60000): Output {
-    return this.exec([join(REPO, 'bin', 'tsrun'), ...args], timeoutMs);
+    return this.exec([join(REPO, 'bin', 'tsrun'), ...args], { timeoutMs });
   }
 
   /** Deletes it (SIGKILL to systemd ends everything inside) and removes the bundle. */

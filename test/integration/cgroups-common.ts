@@ -26,7 +26,7 @@ export function v1Mounts(): Map<string, string> {
   return mounts;
 }
 
-/** This process' cgroup path in the hierarchy of `controller`. */
+/** This process' cgroup path in the hierarchy of `controller` ('' for cgroup2). */
 export function ownCgroup(controller: string): string {
   for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
     const [, controllers, path] = line.split(/:(.*?):/);
@@ -42,6 +42,22 @@ export const CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devic
 export function cgroupDirs(sub: string): Map<string, string> {
   const dirs = new Map<string, string>();
   for (const [controller, mount] of v1Mounts()) dirs.set(controller, posix.join(mount, ownCgroup(controller), sub));
+  return dirs;
+}
+
+/** The cgroup2 mount of a hybrid host (none on a v1-only one). */
+export function hybridCgroup2Mount(): string | undefined {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.includes(' - cgroup2 '));
+  return line?.split(' ')[4];
+}
+
+/** cgroupDirs plus, on a hybrid host, the directory in the cgroup2 hierarchy (key "cgroup2"), where tsrun places containers too. */
+export function everyHierarchyDir(sub: string): Map<string, string> {
+  const dirs = cgroupDirs(sub);
+  const mount = hybridCgroup2Mount();
+  if (mount) dirs.set('cgroup2', posix.join(mount, ownCgroup(''), sub));
   return dirs;
 }
 
@@ -93,7 +109,7 @@ export async function cgroupLeftovers(id: string, sub = `tsrun/${id}`): Promise<
   const deadline = Date.now() + 2000;
   for (;;) {
     const found: string[] = [];
-    for (const [controller, dir] of cgroupDirs(sub)) {
+    for (const [controller, dir] of everyHierarchyDir(sub)) {
       if (existsSync(dir)) found.push(`${controller} cgroup ${dir}`);
       if (sub !== `tsrun/${id}`) continue;
       const parent = posix.dirname(dir);
@@ -108,7 +124,7 @@ export async function cgroupLeftovers(id: string, sub = `tsrun/${id}`): Promise<
 export function removeOwnCgroups(sub: string): void {
   const parts = sub.split('/');
   for (let n = parts.length; n > 0; n--) {
-    for (const dir of cgroupDirs(parts.slice(0, n).join('/')).values()) {
+    for (const dir of everyHierarchyDir(parts.slice(0, n).join('/')).values()) {
       try {
         rmdirSync(dir);
       } catch {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { Session, waitFor, isAlive, cmdline, nonEmptyLines } from '../helpers/session';
-import { cgroupDirs, cgroupLeftovers, containerDirs, ownCgroup, procsOf, removeOwnCgroups, v1Mounts } from './cgroups-common';
+import { cgroupDirs, cgroupLeftovers, containerDirs, everyHierarchyDir, ownCgroup, procsOf, removeOwnCgroups, v1Mounts } from './cgroups-common';
 
 /** /proc/<pid>/cgroup as controller -> path, v1 hierarchies only. */
 function cgroupsOfProcess(text: string): Map<string, string> {
@@ -43,6 +43,9 @@ describe('cgroups: placement', function () {
     for (const controller of dirs.keys()) {
       assert.equal(seen.get(controller), posix.join(ownCgroup(controller), 'tsrun', id), `${controller} in /proc/${pid}/cgroup`);
     }
+    // A hybrid host's cgroup2 hierarchy holds the container too (its 0:: line).
+    const cgroup2 = everyHierarchyDir(`tsrun/${id}`).get('cgroup2');
+    if (cgroup2) assert.deepEqual(procsOf(cgroup2), [pid], `cgroup.procs of ${cgroup2}`);
     s.ok(['start', id]);
     assert.ok(await waitFor(() => s.state(id).status === 'stopped'));
     s.ok(['delete', id]);

@@ -2,7 +2,10 @@
 // a tsrun container (see helpers/systemd-container.ts) and tsrun runs inside
 // it, asking that systemd for scopes as it would ask the host's.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { BUSYBOX_ROOTFS, TSRUN } from '../helpers/harness';
 import { Session, waitFor, cgroupDirsOf } from '../helpers/session';
 import { SystemdContainer } from '../helpers/systemd-container';
 
@@ -148,6 +151,38 @@ describe('--systemd-cgroup with systemd running (systemd as a container init)', 
     assert.equal(inside('ls /sys/fs/cgroup/systemd/system.slice | grep -c "^tsrun-" || true'), '0');
   });
 
+  it('podman --cgroup-manager systemd with tsrun: its containers are machine.slice/libpod-<id>.scope, limits applied, gone after rm', () => {
+    // podman asks systemd for conmon's scope over the system bus, and copies images through /var/tmp.
+    inside('systemctl start dbus.socket dbus.service && mkdir -p /var/tmp');
+    const env = podmanWorld(sd.work);
+    const podman = (args: string[]) => sd.exec(['podman', '--runtime', 'tsrun', ...args], { env, timeoutMs: 120000 });
+    const imported = podman(['import', join(env.dir, 'rootfs.tar'), 'localhost/tsrun-busybox:systemd']);
+    assert.equal(imported.status, 0, imported.stderr);
+    const run = ['run', '--network=none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+
+    const once = podman([...run, '--rm', 'localhost/tsrun-busybox:systemd', 'sh', '-c', 'echo hello from podman; cat /proc/self/cgroup']);
+    assert.equal(once.status, 0, once.stderr);
+    const [hello, ...cgroups] = cgroupLines(once.stdout);
+    assert.equal(hello, 'hello from podman');
+    assert.ok(cgroups.length >= 8, once.stdout);
+    for (const line of cgroups) assert.match(line, /:\/machine\.slice\/libpod-[0-9a-f]{64}\.scope$/);
+
+    const started = podman([...run, '-d', '--memory', '64m', 'localhost/tsrun-busybox:systemd', 'sleep', '1000']);
+    assert.equal(started.status, 0, started.stderr);
+    const id = started.stdout.trim();
+    const unit = `libpod-${id}.scope`;
+    try {
+      assert.equal(unitProperty(unit, 'ActiveState'), 'active');
+      assert.equal(unitProperty(unit, 'Description'), `tsrun container ${id}`);
+      const limit = podman(['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+      assert.equal(limit.stdout.trim(), String(64 * MIB), limit.stderr);
+    } finally {
+      const removed = podman(['rm', '-f', id]);
+      assert.equal(removed.status, 0, removed.stderr);
+    }
+    assert.equal(unitProperty(unit, 'LoadState'), 'not-found');
+  });
+
   it('deleting the systemd container removes every cgroup systemd and the inner tsrun made below its own', () => {
     const inner = name();
     assert.equal(sd.tsrun(['--systemd-cgroup', 'run', '--detach', '--bundle', sd.innerBundle(['sleep', '1000']), inner]).status, 0);
@@ -161,3 +196,24 @@ describe('--systemd-cgroup with systemd running (systemd as a container init)', 
     assert.deepEqual(cgroupDirsOf(sd.id), []);
   });
 });
+
+/**
+ * A podman configuration of its own in the shared work directory (storage in
+ * the container's /var and /run, networks in the work directory: /etc is the
+ * host's, read-only) with tsrun as a JSON-capable runtime, and the busybox
+ * rootfs as a tar to import. Returns the environment naming it (and `dir`).
+ */
+function podmanWorld(work: string): string[] & { dir: string } {
+  const dir = join(work, 'podman');
+  mkdirSync(join(dir, 'networks'), { recursive: true });
+  const tar = spawnSync('tar', ['-C', BUSYBOX_ROOTFS, '-cf', join(dir, 'rootfs.tar'), '.']);
+  if (tar.status !== 0) throw new Error(`tar of the rootfs failed: ${tar.stderr}`);
+  writeFileSync(
+    join(dir, 'containers.conf'),
+    ['[engine]', 'cgroup_manager = "systemd"', 'events_logger = "file"', 'runtime_supports_json = ["tsrun", "runc", "crun"]', '[engine.runtimes]', `tsrun = ["${TSRUN}"]`, '[network]', `network_config_dir = "${join(dir, 'networks')}"`, ''].join('\n'),
+  );
+  writeFileSync(join(dir, 'storage.conf'), ['[storage]', 'driver = "vfs"', 'graphroot = "/var/lib/tsrun-podman"', 'runroot = "/run/tsrun-podman"', ''].join('\n'));
+  writeFileSync(join(dir, 'registries.conf'), 'unqualified-search-registries = []\n');
+  const env = [`CONTAINERS_CONF=${dir}/containers.conf`, `CONTAINERS_STORAGE_CONF=${dir}/storage.conf`, `CONTAINERS_REGISTRIES_CONF=${dir}/registries.conf`, 'HOME=/root'];
+  return Object.assign(env, { dir });
+}
