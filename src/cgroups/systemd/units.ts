@@ -1,7 +1,7 @@
 // Asking systemd's manager for transient scope units and stopping them, and
 // waiting for each job to finish (JobRemoved), as `systemd-run --scope` does.
 import { DBusConnection, DBusError, SYSTEMD_PRIVATE_SOCKET } from './dbus-connection';
-import type { Message } from './dbus-wire';
+import type { DBusValue, Message } from './dbus-wire';
 import { scopeProperties, type ScopeRequest, type UnitProperty } from './unit-properties';
 import { UserError } from '../../errors';
 
@@ -10,19 +10,18 @@ const SYSTEMD = { destination: 'org.freedesktop.systemd1', path: '/org/freedeskt
 /** Starts the scope with the pid in it and waits until systemd has finished the job. */
 export function startScope(request: ScopeRequest): void {
   withSystemd((bus) => {
-    let job: string;
+    let result: string;
     try {
-      [job] = bus.call({ ...SYSTEMD, member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [request.unit, 'fail', scopeProperties(request), []] }) as [string];
+      result = runJob(bus, request.unit, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [request.unit, 'fail', scopeProperties(request), []]);
     } catch (err) {
       if (err instanceof DBusError) throw new UserError(`--systemd-cgroup: systemd refused scope ${request.unit}: ${err.errorName}: ${err.text}`);
       throw err;
     }
-    const result = waitForJob(bus, job, request.unit);
     if (result !== 'done') throw new UserError(`--systemd-cgroup: systemd could not start scope ${request.unit}: job ${result}`);
   });
 }
 
-/** Changes properties of a running unit (runtime only: nothing written under /etc). */
+/** Changes properties of a running unit (runtime only: nothing written under /etc). No job: no waiting. */
 export function setUnitProperties(unit: string, properties: UnitProperty[]): void {
   withSystemd((bus) => {
     try {
@@ -37,33 +36,36 @@ export function setUnitProperties(unit: string, properties: UnitProperty[]): voi
 /** Stops the unit (killing what is left in it) and waits; a unit already gone is fine. */
 export function stopUnit(unit: string): void {
   withSystemd((bus) => {
-    let job: string;
     try {
-      [job] = bus.call({ ...SYSTEMD, member: 'StopUnit', signature: 'ss', body: [unit, 'replace'] }) as [string];
+      runJob(bus, unit, 'StopUnit', 'ss', [unit, 'replace']);
     } catch (err) {
       if (err instanceof DBusError && err.errorName === 'org.freedesktop.systemd1.NoSuchUnit') return;
       throw err;
     }
-    waitForJob(bus, job, unit);
   });
 }
 
 function withSystemd<T>(use: (bus: DBusConnection) => T): T {
   const bus = DBusConnection.toSystemd();
   try {
-    // On a bus daemon, signals come only to those who match them; the private socket sends all.
-    if (bus.socketPath !== SYSTEMD_PRIVATE_SOCKET) {
-      bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"] });
-    }
-    bus.call({ ...SYSTEMD, member: 'Subscribe' });
     return use(bus);
   } finally {
     bus.close();
   }
 }
 
-/** JobRemoved(u id, o job, s unit, s result) for `job`: its result ("done", "failed", "timeout", ...). */
-function waitForJob(bus: DBusConnection, job: string, unit: string): string {
+/**
+ * Calls a Manager method that queues a job for `unit` (its reply is the job's
+ * path) and waits for JobRemoved(u id, o job, s unit, s result) of that job.
+ * Returns the result: "done", "failed", "timeout", ...
+ */
+function runJob(bus: DBusConnection, unit: string, member: string, signature: string, body: DBusValue[]): string {
+  // On a bus daemon, signals come only to those who match them; the private socket sends all.
+  if (bus.socketPath !== SYSTEMD_PRIVATE_SOCKET) {
+    bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"] });
+  }
+  bus.call({ ...SYSTEMD, member: 'Subscribe' });
+  const [job] = bus.call({ ...SYSTEMD, member, signature, body }) as [string];
   const removed = bus.waitForSignal(`the job of ${unit}`, (m: Message) => m.member === 'JobRemoved' && m.body[1] === job);
   return String(removed.body[3]);
 }
