@@ -1,7 +1,14 @@
 // linux.cgroupsPath -> directories. Absolute paths are taken from each
 // hierarchy's root; relative ones (and the default, tsrun/<id>) are joined to
-// the runtime's own cgroup, as runc does, so containers stay inside the
-// cgroup of whoever started tsrun.
+// the runtime's own cgroup on v1, and to its parent on a unified (v2) host,
+// as runc does, so containers stay near the cgroup of whoever started tsrun.
+// On v2 a cgroup that holds processes cannot enable controllers for its
+// children ("no internal processes"), and the caller's own cgroup usually
+// holds some: a root shell on a systemd host sits in the leaf
+// /user.slice/user-0.slice/session-1.scope, a service in its .service. Its
+// parent (user-0.slice) holds none, so the container's limits can apply
+// there; runc 1.1 placed a container run from that shell at
+// /user.slice/user-0.slice/<id>, measured in the project's VM.
 import { posix } from 'node:path';
 import { UserError } from '../errors';
 import type { CgroupLayout } from './detect';
@@ -20,7 +27,8 @@ export function cgroupSubPath(cgroupsPath: string | undefined, id: string, own: 
 export function resolveCgroupDirs(layout: CgroupLayout, cgroupsPath: string | undefined, id: string, own: Map<string, string>): CgroupState {
   if (layout.version === 'v2') {
     const mount = layout.unifiedMount as string;
-    return { version: 'v2', paths: { '': posix.join(mount, cgroupSubPath(cgroupsPath, id, own.get('') ?? '/')) } };
+    const base = posix.dirname(own.get('') ?? '/');
+    return { version: 'v2', paths: { '': posix.join(mount, cgroupSubPath(cgroupsPath, id, base)) } };
   }
   const paths: Record<string, string> = {};
   const seenMounts = new Set<string>();

@@ -5,7 +5,7 @@
 // it holds would keep a synchronous spawn waiting until the container exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Runtime, TSRUN, makeBundle, tempDir, uniqueId, isAlive, mountsUnder, liveProcessesMentioning, type Bundle } from './harness';
 import type { Spec } from '../../src/spec/types';
 
@@ -242,7 +242,7 @@ export { isAlive };
 
 /**
  * Cgroup directories named after container `id` where tsrun puts them by
- * default (<mount>/<our own cgroup>/tsrun/<id>, or <mount>/tsrun/<id>).
+ * default (<mount>/<our own cgroup or its parent>/tsrun/<id>, or <mount>/tsrun/<id>).
  */
 export function cgroupDirsOf(id: string): string[] {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -256,7 +256,8 @@ export function cgroupDirsOf(id: string): string[] {
   const own = new Set(['/']);
   for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
     const path = line.split(':').slice(2).join(':');
-    if (path) own.add(path);
+    // On a unified host tsrun joins relative paths to our cgroup's parent.
+    if (path) own.add(path).add(dirname(path));
   }
   const found = new Set<string>();
   for (const m of mounts) {

@@ -1,8 +1,9 @@
 // Shared by the cgroups-*.test.ts suites: where a container's cgroup
-// directories are on this cgroup v1 host, read independently of tsrun's own
-// code (from /proc/self/mountinfo and /proc/self/cgroup), plus checks that a
-// container left no cgroup behind. Tests only ever read, or write to the
-// directories their own containers made.
+// directories are on this host - cgroup v1, hybrid (v1 plus an empty
+// cgroup2) or unified (v2 only, as in the project's VM) - read independently
+// of tsrun's own code (from /proc/self/mountinfo and /proc/self/cgroup),
+// plus checks that a container left no cgroup behind. Tests only ever read,
+// or write to the directories their own containers made.
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { childCgroups } from '../../src/cgroups/files';
 import { posix } from 'node:path';
@@ -38,19 +39,43 @@ export function ownCgroup(controller: string): string {
 /** Controllers that limit or account (the name=systemd hierarchy excepted). */
 export const CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'freezer', 'blkio'];
 
-/** Controller -> directory of the cgroup at `sub` (relative to our own cgroup, as tsrun places it). */
+/** True on a unified host: cgroup2 only, every controller in one hierarchy. */
+export function isCgroupV2(): boolean {
+  return v1Mounts().size === 0 && cgroup2Mount() !== undefined;
+}
+
+/** The cgroup2 mount: the whole tree on a unified host, the empty one of a hybrid host, none on a v1-only one. */
+export function cgroup2Mount(): string | undefined {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.includes(' - cgroup2 '));
+  return line?.split(' ')[4];
+}
+
+/**
+ * The cgroup that relative container paths are joined to: our own (v1), or
+ * its parent on a unified host, where a cgroup holding processes (ours)
+ * cannot enable controllers for children (runc's placement too).
+ */
+export function containerBase(controller: string): string {
+  return isCgroupV2() ? posix.dirname(ownCgroup('')) : ownCgroup(controller);
+}
+
+/**
+ * Controller -> directory of the cgroup at `sub` (relative, as tsrun places
+ * it). On a unified host one directory holds every controller: the map has
+ * the one key "".
+ */
 export function cgroupDirs(sub: string): Map<string, string> {
+  if (isCgroupV2()) return new Map([['', posix.join(cgroup2Mount() as string, containerBase(''), sub)]]);
   const dirs = new Map<string, string>();
   for (const [controller, mount] of v1Mounts()) dirs.set(controller, posix.join(mount, ownCgroup(controller), sub));
   return dirs;
 }
 
-/** The cgroup2 mount of a hybrid host (none on a v1-only one). */
+/** The cgroup2 mount of a hybrid host (none on a v1-only or unified one). */
 export function hybridCgroup2Mount(): string | undefined {
-  const line = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .find((l) => l.includes(' - cgroup2 '));
-  return line?.split(' ')[4];
+  return isCgroupV2() ? undefined : cgroup2Mount();
 }
 
 /** cgroupDirs plus, on a hybrid host, the directory in the cgroup2 hierarchy (key "cgroup2"), where tsrun places containers too. */
@@ -66,8 +91,9 @@ export function containerDirs(id: string): Map<string, string> {
   return cgroupDirs(`tsrun/${id}`);
 }
 
+/** The container's directory for `controller` (on a unified host, the one directory whatever the controller). */
 export function dirOf(id: string, controller: string): string {
-  const dir = containerDirs(id).get(controller);
+  const dir = containerDirs(id).get(isCgroupV2() ? '' : controller);
   if (!dir) throw new Error(`no ${controller} hierarchy on this host`);
   return dir;
 }

@@ -131,4 +131,17 @@ describe('cgroup layout and paths', () => {
     // The hybrid host's cgroup2 hierarchy too, so a cgroup namespace roots the container there.
     assert.equal(state.paths[''], '/sys/fs/cgroup/unified/tsrun/c1');
   });
+
+  // A root shell on a systemd host sits in a leaf scope, which holds processes
+  // and so cannot enable controllers for a child: runc places relative paths
+  // beside it, in the parent, and so does tsrun.
+  it('on a unified host puts relative and default paths beside our own cgroup, in its parent', () => {
+    const unified = parseMountinfo('30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate');
+    const own = parseProcCgroup('0::/user.slice/user-0.slice/session-1.scope\n');
+    assert.deepEqual(resolveCgroupDirs(unified, undefined, 'c1', own).paths, { '': '/sys/fs/cgroup/user.slice/user-0.slice/tsrun/c1' });
+    assert.deepEqual(resolveCgroupDirs(unified, 'pod/c1', 'c1', own).paths, { '': '/sys/fs/cgroup/user.slice/user-0.slice/pod/c1' });
+    assert.deepEqual(resolveCgroupDirs(unified, '/abs/c1', 'c1', own).paths, { '': '/sys/fs/cgroup/abs/c1' });
+    // From the root cgroup (no init system), the root.
+    assert.deepEqual(resolveCgroupDirs(unified, undefined, 'c1', parseProcCgroup('0::/\n')).paths, { '': '/sys/fs/cgroup/tsrun/c1' });
+  });
 });
