@@ -31,6 +31,8 @@ export interface VmRun {
   diskMiB?: number;
   /** Called with each chunk of the guest's console. */
   onConsole?: (chunk: Buffer) => void;
+  /** Called with the shared directory before the guest boots (job.log grows there as the job runs). */
+  onStart?: (share: string) => void;
 }
 
 export interface VmResult {
@@ -53,6 +55,7 @@ export async function runInVm(image: VmImage, run: VmRun): Promise<VmResult> {
   writeFileSync(join(share, 'job.sh'), run.job);
   writeFileSync(join(share, 'timeout'), String(run.timeoutSec));
   copyFileSync(guestScript('run-job.sh'), join(share, 'run-job.sh'));
+  run.onStart?.(share);
   const started = Date.now();
   const exit = await runQemu(qemuArgs(image, run, share), join(share, 'console.log'), (run.timeoutSec + BOOT_ALLOWANCE_SEC) * 1000, run.onConsole);
   const seconds = (Date.now() - started) / 1000;
