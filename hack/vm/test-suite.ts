@@ -123,6 +123,36 @@ class LogFollower {
   }
 }
 
+/**
+ * The rig's own failure paths, counted with the tests: a job that overruns
+ * is stopped at its time limit (status 124 from the guest), and a guest that
+ * cannot boot fails loudly with its console log kept, rather than hanging or
+ * passing for want of tests.
+ */
+async function rigSelfChecks(image: VmImage, accel: Accel): Promise<Counts> {
+  const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
+  const check = (name: string, ok: boolean, detail: string): void => {
+    process.stdout.write(`  ${ok ? '✔' : '✘'} rig: ${name}${ok ? '' : `: ${detail}`}\n`);
+    if (ok) counts.passed++;
+    else counts.failed++;
+  };
+  process.stdout.write('\n=== vm rig self-checks\n');
+  const hung = await runInVm(image, { mode: 'minimal', accel, job: 'echo started; sleep 3600\n', timeoutSec: 5 });
+  check('a job past its time limit is killed, status 124', hung.status === 124 && hung.output.includes('started'), `status ${hung.status}, output ${JSON.stringify(hung.output)}`);
+  rmSync(hung.share, { recursive: true, force: true });
+  try {
+    await runInVm(image, { mode: 'minimal', accel, job: 'true\n', timeoutSec: 5, init: '/nonexistent/init' });
+    check('a guest that cannot boot is an error', false, 'it reported a status');
+  } catch (err) {
+    const message = (err as Error).message;
+    const log = /console log: (\S+)/.exec(message)?.[1];
+    const kept = log !== undefined && existsSync(log) && statSync(log).size > 0;
+    check('a guest that cannot boot is an error naming its kept console log', /did not boot/.test(message) && kept, message.split('\n')[0]);
+    if (log) rmSync(join(log, '..'), { recursive: true, force: true });
+  }
+  return counts;
+}
+
 async function main(argv: string[]): Promise<number> {
   const modes = (argv.length ? argv : ['minimal', 'systemd']) as VmMode[];
   for (const m of modes) {
@@ -137,8 +167,8 @@ async function main(argv: string[]): Promise<number> {
     const image = buildImage(work);
     const accel = await chooseAccel(image);
     process.stdout.write(`vm: kernel ${image.kernelVersion}, ${accel}\n`);
-    const total: Counts = { passed: 0, failed: 0, skipped: 0 };
-    const lines: string[] = [];
+    const total = await rigSelfChecks(image, accel);
+    const lines: string[] = [`vm rig: ${total.passed} passed, ${total.failed} failed, 0 skipped`];
     for (const mode of modes) {
       const c = await runGuest(image, accel, mode);
       lines.push(`vm ${mode}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);

@@ -31,6 +31,8 @@ export interface VmRun {
   diskMiB?: number;
   /** Called with each chunk of the guest's console. */
   onConsole?: (chunk: Buffer) => void;
+  /** The guest's init (default: the mode's script in guest/); the rig's self-check names one that does not exist. */
+  init?: string;
   /** Called with the shared directory before the guest boots (job.log grows there as the job runs). */
   onStart?: (share: string) => void;
 }
@@ -72,7 +74,7 @@ export async function runInVm(image: VmImage, run: VmRun): Promise<VmResult> {
 }
 
 function qemuArgs(image: VmImage, run: VmRun, share: string): string[] {
-  const init = guestScript(run.mode === 'minimal' ? 'minimal-init.sh' : 'systemd-init.sh');
+  const init = run.init ?? guestScript(run.mode === 'minimal' ? 'minimal-init.sh' : 'systemd-init.sh');
   const cmdline = [
     'console=ttyS0',
     'panic=-1',
