@@ -9,12 +9,12 @@ mkdir -p "$units"
 cat >"$units/tsrun-vm.target" <<'UNIT'
 [Unit]
 Description=tsrun VM test host
-Wants=dbus.socket systemd-logind.service tsrun-vm-job.service tmp.mount
+Wants=dbus.socket systemd-logind.service tsrun-vm-job.service
 UNIT
 cat >"$units/tsrun-vm-job.service" <<'UNIT'
 [Unit]
 Description=tsrun VM job
-After=dbus.socket systemd-logind.service tmp.mount
+After=dbus.socket systemd-logind.service
 SuccessAction=poweroff-force
 FailureAction=poweroff-force
 [Service]
@@ -25,9 +25,12 @@ StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/console
 UNIT
-# A tmpfs /tmp: without it systemd-tmpfiles cleans the host's /tmp as seen
-# through the overlay (slowly, over 9p).
-ln -sf /usr/share/systemd/tmp.mount "$units/tmp.mount"
+# /tmp stays the overlay's, whose lower layer is the host's /tmp, because the
+# checkout under test may be there (CI clones anywhere): a tmpfs would hide
+# it. Debian's tmpfiles rule "D /tmp" would empty it at boot (in the
+# overlay only, but slowly over 9p, and the checkout with it): create only.
+mkdir -p /etc/tmpfiles.d
+printf 'd /tmp 1777 root root -\nd /var/tmp 1777 root root -\n' >/etc/tmpfiles.d/tmp.conf
 # Nothing periodic, no clock sync: the host's timers would start at boot.
 for timer in /lib/systemd/system/*.timer; do ln -sf /dev/null "$units/$(basename "$timer")"; done
 ln -sf /dev/null "$units/systemd-timesyncd.service"
