@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
     const result = await runInVm(image, {
       mode,
       accel,
-      job: `cd ${shellQuote(process.cwd())}\n${command.map(shellQuote).join(' ')}\n`,
+      job: `cd ${shellQuote(process.cwd())} || exit 125\n${command.map(shellQuote).join(' ')}\n`,
       timeoutSec: Number(flagValue(flags, '--timeout') ?? 600),
       diskMiB: 64,
       onConsole: flags.includes('--console') ? (chunk) => process.stderr.write(chunk) : undefined,

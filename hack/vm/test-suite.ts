@@ -48,7 +48,7 @@ function jobScript(mode: VmMode, files: string[]): string {
   const specs = files.map((f) => `dist/test/integration/${f}.test.js`);
   return [
     'set -u',
-    `cd '${REPO}'`,
+    `cd '${REPO}' || exit 125`,
     // Node would parse the whole CA bundle at each start: ~40 ms, x10 under TCG.
     'unset NODE_EXTRA_CA_CERTS',
     `export TSRUN_VM_MODE=${mode}`,
