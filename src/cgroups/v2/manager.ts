@@ -12,6 +12,9 @@ import { parseV2Stats } from './stats';
 import { isCgroupFrozen } from '../frozen';
 import { sleepMs } from '../../process/proc-info';
 
+/** How long freeze/thaw waits for every process to stop or go on. */
+const FREEZE_WAIT_MS = 10000;
+
 /**
  * Enabled for every container whatever its limits: without them the
  * cgroup has no memory.current or pids.current, and `events --stats` (and
@@ -19,9 +22,6 @@ import { sleepMs } from '../../process/proc-info';
  * processes. runc enables every available controller for the same reason;
  * cpu usage needs none (cpu.stat is in every cgroup).
  */
-/** How long freeze/thaw waits for every process to stop or go on. */
-const FREEZE_WAIT_MS = 10000;
-
 const ACCOUNTING_CONTROLLERS = ['memory', 'pids'];
 
 /** Loads the device program for `rules` on `dir` (real bpf(2) unless a test swaps it). */
