@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Session } from '../helpers/session';
+import { TEST_TIMEOUT_MS } from './cgroups-common';
 import type { Spec } from '../../src/spec/types';
 
 const MiB = 1024 * 1024;
@@ -25,7 +26,7 @@ function limitFiles(): { memory: string; pids: string } {
 }
 
 describe('cgroup mount without a cgroup namespace', function () {
-  this.timeout(60000);
+  this.timeout(TEST_TIMEOUT_MS);
   let s: Session;
   beforeEach(() => {
     s = new Session();

@@ -4,10 +4,22 @@
 // of tsrun's own code (from /proc/self/mountinfo and /proc/self/cgroup),
 // plus checks that a container left no cgroup behind. Tests only ever read,
 // or write to the directories their own containers made.
-import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { childCgroups } from '../../src/cgroups/files';
+import { openCgroupDir, queryCgroupDevicePrograms } from '../../src/linux/bpf';
+import { closeFd } from '../../src/linux/fd';
 import { posix } from 'node:path';
 import { sleep, type Background } from '../helpers/session';
+
+/**
+ * How long a test waits for a condition (a process gone, a line printed):
+ * generous, since the same tests run in an emulated VM ~10x slower than the
+ * host, and a wait ends as soon as the condition holds.
+ */
+export const WAIT_MS = 60000;
+
+/** Per-test timeout of the cgroup suites: a few container starts, each ~3 s in the emulated VM. */
+export const TEST_TIMEOUT_MS = 300000;
 
 /** v1 controller -> mount point, one entry per hierarchy (co-mounted controllers share a mount). */
 export function v1Mounts(): Map<string, string> {
@@ -39,9 +51,17 @@ export function ownCgroup(controller: string): string {
 /** Controllers that limit or account (the name=systemd hierarchy excepted). */
 export const CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'freezer', 'blkio'];
 
+let unified: boolean | undefined;
+
 /** True on a unified host: cgroup2 only, every controller in one hierarchy. */
 export function isCgroupV2(): boolean {
-  return v1Mounts().size === 0 && cgroup2Mount() !== undefined;
+  unified ??= v1Mounts().size === 0 && cgroup2Mount() !== undefined;
+  return unified;
+}
+
+/** The v1 or the v2 form of the same thing (a file name, a value), whichever this host has. */
+export function onHost<T>(v1: T, v2: T): T {
+  return isCgroupV2() ? v2 : v1;
 }
 
 /** The cgroup2 mount: the whole tree on a unified host, the empty one of a hybrid host, none on a v1-only one. */
@@ -160,13 +180,89 @@ export function removeOwnCgroups(sub: string): void {
   }
 }
 
+/** CPU time (ns) the container's cgroup has used: cpuacct.usage (v1), cpu.stat usage_usec (v2). */
+export function cpuUsageNs(id: string): number {
+  if (!isCgroupV2()) return readCgNumber(id, 'cpuacct', 'cpuacct.usage');
+  return keyValues(readCg(id, 'cpu', 'cpu.stat')).usage_usec * 1000;
+}
+
 /** Total CPU time (ns) the container's cgroup used over `ms` of wall time. */
 export async function cpuNsOver(id: string, ms: number): Promise<{ ns: number; wallNs: number }> {
-  const before = readCgNumber(id, 'cpuacct', 'cpuacct.usage');
+  const before = cpuUsageNs(id);
   const t0 = process.hrtime.bigint();
   await sleep(ms);
-  const after = readCgNumber(id, 'cpuacct', 'cpuacct.usage');
+  const after = cpuUsageNs(id);
   return { ns: after - before, wallNs: Number(process.hrtime.bigint() - t0) };
+}
+
+/** CFS bandwidth: cpu.cfs_quota_us and cpu.cfs_period_us (v1), cpu.max (v2); quota -1 is no limit. */
+export function cpuQuota(id: string): { quota: number; period: number } {
+  if (!isCgroupV2()) return { quota: readCgNumber(id, 'cpu', 'cpu.cfs_quota_us'), period: readCgNumber(id, 'cpu', 'cpu.cfs_period_us') };
+  const [quota, period] = readCg(id, 'cpu', 'cpu.max').split(' ');
+  return { quota: quota === 'max' ? -1 : Number(quota), period: Number(period) };
+}
+
+/**
+ * Periods in which the cgroup was throttled and the time (ns) it spent so:
+ * cpu.stat nr_throttled and throttled_time (v1, ns) or throttled_usec (v2).
+ * Undefined fields (v2 without the cpu controller) stay undefined.
+ */
+export function cpuThrottling(id: string): { periods: number | undefined; ns: number | undefined } {
+  const stat = keyValues(readCg(id, 'cpu', 'cpu.stat'));
+  const ns = isCgroupV2() ? (stat.throttled_usec === undefined ? undefined : stat.throttled_usec * 1000) : stat.throttled_time;
+  return { periods: stat.nr_throttled, ns };
+}
+
+/** The memory limit file: memory.limit_in_bytes (v1) or memory.max (v2). */
+export function memoryLimitFile(): string {
+  return onHost('memory.limit_in_bytes', 'memory.max');
+}
+
+/** OOM kills in the cgroup: oom_kill of memory.oom_control (v1) or memory.events (v2). */
+export function oomKills(id: string): number {
+  return keyValues(readCg(id, 'memory', onHost('memory.oom_control', 'memory.events'))).oom_kill ?? 0;
+}
+
+/** The cgroup's memory high-water mark: memory.max_usage_in_bytes (v1), memory.peak (v2, Linux 5.19+). */
+export function memoryPeak(id: string): number | undefined {
+  const file = onHost('memory.max_usage_in_bytes', 'memory.peak');
+  return existsSync(posix.join(dirOf(id, 'memory'), file)) ? readCgNumber(id, 'memory', file) : undefined;
+}
+
+/**
+ * The freezer as v1 names it: FROZEN, FREEZING or THAWED. On v2 from
+ * cgroup.freeze (asked) and cgroup.events "frozen" (reached).
+ */
+export function freezerState(id: string): string {
+  if (!isCgroupV2()) return readCg(id, 'freezer', 'freezer.state');
+  const asked = readCg(id, 'freezer', 'cgroup.freeze') === '1';
+  const reached = keyValues(readCg(id, 'freezer', 'cgroup.events')).frozen === 1;
+  if (asked === reached) return asked ? 'FROZEN' : 'THAWED';
+  return asked ? 'FREEZING' : 'THAWING';
+}
+
+/** Thaws the container's cgroup (a failed test's cleanup: delete --force cannot kill a frozen one on v1). */
+export function thaw(id: string): void {
+  writeFileSync(posix.join(dirOf(id, 'freezer'), onHost('freezer.state', 'cgroup.freeze')), onHost('THAWED', '0'));
+}
+
+/** Ids of the device programs attached to a cgroup v2 directory. */
+export function attachedDevicePrograms(dir: string): number[] {
+  const fd = openCgroupDir(dir);
+  try {
+    return queryCgroupDevicePrograms(fd);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/**
+ * What holds the container's device rules, to compare before and after a
+ * change: devices.list (v1), or the ids of the programs attached (v2).
+ */
+export function deviceRulesOf(id: string): string {
+  if (!isCgroupV2()) return readCg(id, 'devices', 'devices.list');
+  return `device programs ${attachedDevicePrograms(dirOf(id, 'devices')).join(',')}`;
 }
 
 /** Kills what is still running of `children` and waits for each to exit. */

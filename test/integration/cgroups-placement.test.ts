@@ -1,24 +1,57 @@
 // Where a container's cgroup goes and that nothing of it stays: the init is
-// in it before any user code runs, relative cgroupsPaths join our own cgroup,
-// and delete (plain, forced, after a failed create) removes every directory.
+// in it before any user code runs, relative cgroupsPaths join our own cgroup
+// (v1) or its parent (unified v2, runc's placement), and delete (plain,
+// forced, after a failed create) removes every directory.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { Session, waitFor, isAlive, cmdline, nonEmptyLines } from '../helpers/session';
-import { cgroupDirs, cgroupLeftovers, containerDirs, everyHierarchyDir, ownCgroup, procsOf, removeOwnCgroups, v1Mounts } from './cgroups-common';
+import {
+  TEST_TIMEOUT_MS,
+  WAIT_MS,
+  cgroup2Mount,
+  cgroupDirs,
+  cgroupLeftovers,
+  containerBase,
+  containerDirs,
+  dirOf,
+  everyHierarchyDir,
+  isCgroupV2,
+  memoryLimitFile,
+  ownCgroup,
+  procsOf,
+  readCg,
+  readCgNumber,
+  removeOwnCgroups,
+  v1Mounts,
+} from './cgroups-common';
 
-/** /proc/<pid>/cgroup as controller -> path, v1 hierarchies only. */
+const MiB = 1024 * 1024;
+
+/** /proc/<pid>/cgroup as controller -> path; the cgroup2 line ("0::") under "". */
 function cgroupsOfProcess(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of nonEmptyLines(text)) {
     const [, controllers, path] = line.split(/:(.*?):/);
-    for (const c of controllers.split(',')) if (c !== '') out.set(c, path);
+    for (const c of controllers.split(',')) out.set(c, path);
   }
   return out;
 }
 
+/**
+ * Where /proc/<pid>/cgroup of a process in the container's cgroup `sub`
+ * should put it, per line: each v1 controller under our own cgroup, and the
+ * cgroup2 line under our own (hybrid) or its parent (unified).
+ */
+function expectedProcCgroups(sub: string): Map<string, string> {
+  const expected = new Map<string, string>();
+  for (const controller of v1Mounts().keys()) expected.set(controller, posix.join(ownCgroup(controller), sub));
+  if (cgroup2Mount() !== undefined) expected.set('', posix.join(containerBase(''), sub));
+  return expected;
+}
+
 describe('cgroups: placement', function () {
-  this.timeout(120000);
+  this.timeout(TEST_TIMEOUT_MS);
   let s: Session;
   let ownSubs: string[];
   beforeEach(() => {
@@ -35,34 +68,55 @@ describe('cgroups: placement', function () {
     const id = s.id('cgplace');
     const { pid } = s.create(id, bundle);
     const dirs = containerDirs(id);
-    assert.ok(dirs.size >= 8, `hierarchies: ${[...dirs.keys()]}`);
+    // v1: one directory per controller hierarchy; unified: the one directory.
+    if (isCgroupV2()) assert.deepEqual([...dirs.keys()], ['']);
+    else assert.ok(dirs.size >= 8, `hierarchies: ${[...dirs.keys()]}`);
     for (const [controller, dir] of dirs) {
       assert.deepEqual(procsOf(dir), [pid], `${controller}: cgroup.procs of ${dir}`);
     }
-    const seen = cgroupsOfProcess(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-    for (const controller of dirs.keys()) {
-      assert.equal(seen.get(controller), posix.join(ownCgroup(controller), 'tsrun', id), `${controller} in /proc/${pid}/cgroup`);
-    }
+    const proc = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    assert.deepEqual(cgroupsOfProcess(proc), expectedProcCgroups(`tsrun/${id}`), `/proc/${pid}/cgroup: ${proc}`);
     // A hybrid host's cgroup2 hierarchy holds the container too (its 0:: line).
     const cgroup2 = everyHierarchyDir(`tsrun/${id}`).get('cgroup2');
     if (cgroup2) assert.deepEqual(procsOf(cgroup2), [pid], `cgroup.procs of ${cgroup2}`);
     s.ok(['start', id]);
-    assert.ok(await waitFor(() => s.state(id).status === 'stopped'));
+    assert.ok(await waitFor(() => s.state(id).status === 'stopped', WAIT_MS));
     s.ok(['delete', id]);
     assert.deepEqual(await cgroupLeftovers(id), []);
   });
 
-  it('the program sees itself in tsrun/<id> in every v1 controller (no cgroup namespace)', async () => {
+  it('with memory and pids limits and no cgroupsPath, the cgroup is <mount>/<own cgroup (v1) or its parent (v2)>/tsrun/<id> and the limits hold', async () => {
+    // On a systemd host our own cgroup is a leaf scope holding processes,
+    // where v2 cannot enable controllers for a child: placed under it, the
+    // container's memory limit failed ("the memory controller is not enabled").
+    const bundle = s.bundle(['sleep', '1000'], (spec) => {
+      spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 40 * MiB }, pids: { limit: 17 } };
+    });
+    const id = s.id('cgplace');
+    const { pid } = s.create(id, bundle);
+    const expected = isCgroupV2()
+      ? posix.join(cgroup2Mount() as string, posix.dirname(ownCgroup('')), 'tsrun', id)
+      : posix.join(v1Mounts().get('memory') as string, ownCgroup('memory'), 'tsrun', id);
+    assert.equal(dirOf(id, 'memory'), expected);
+    assert.deepEqual(procsOf(expected), [pid]);
+    assert.equal(readCgNumber(id, 'memory', memoryLimitFile()), 40 * MiB);
+    assert.equal(readCg(id, 'pids', 'pids.max'), '17');
+    s.ok(['start', id]);
+    // From inside: the container reads its own limits in its cgroup.
+    const memory = s.ok(['exec', id, 'sh', '-c', `cat /sys/fs/cgroup/${isCgroupV2() ? '' : 'memory/'}${memoryLimitFile()}`]).stdout.trim();
+    assert.equal(Number(memory), 40 * MiB);
+    s.ok(['delete', '--force', id]);
+    assert.deepEqual(await cgroupLeftovers(id), []);
+  });
+
+  it('the program sees itself in tsrun/<id> in every hierarchy (no cgroup namespace)', async () => {
     const bundle = s.bundle(['cat', '/proc/self/cgroup'], (spec) => {
       spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'cgroup');
     });
     const id = s.id('cgplace');
     const r = s.exec(['run', '--bundle', bundle.dir, id]);
     assert.equal(r.status, 0, r.stderr);
-    const seen = cgroupsOfProcess(r.stdout);
-    for (const controller of v1Mounts().keys()) {
-      assert.equal(seen.get(controller), posix.join(ownCgroup(controller), 'tsrun', id), `${controller}: ${r.stdout}`);
-    }
+    assert.deepEqual(cgroupsOfProcess(r.stdout), expectedProcCgroups(`tsrun/${id}`), r.stdout);
     assert.deepEqual(await cgroupLeftovers(id), []);
   });
 
@@ -71,11 +125,11 @@ describe('cgroups: placement', function () {
     const id = s.id('cgplace');
     const r = s.exec(['run', '--bundle', bundle.dir, id]);
     assert.equal(r.status, 0, r.stderr);
-    const seen = cgroupsOfProcess(r.stdout);
-    for (const controller of v1Mounts().keys()) assert.equal(seen.get(controller), '/', `${controller}: ${r.stdout}`);
+    const roots = new Map([...expectedProcCgroups(`tsrun/${id}`).keys()].map((k) => [k, '/']));
+    assert.deepEqual(cgroupsOfProcess(r.stdout), roots, r.stdout);
   });
 
-  it('a relative linux.cgroupsPath lands under our own cgroup', async () => {
+  it('a relative linux.cgroupsPath lands under our own cgroup (v1) or its parent (v2)', async () => {
     const id = s.id('cgplace');
     const parent = `tsrun-test-${process.pid}-${Date.now().toString(36)}`;
     const sub = `${parent}/${id}`;
@@ -86,15 +140,15 @@ describe('cgroups: placement', function () {
     const { pid } = s.create(id, bundle);
     for (const [controller, dir] of cgroupDirs(sub)) assert.deepEqual(procsOf(dir), [pid], `${controller}: ${dir}`);
     for (const [controller, dir] of containerDirs(id)) assert.equal(existsSync(dir), false, `${controller}: also made ${dir}`);
-    const mem = [...cgroupDirs(sub).entries()].find(([c]) => c === 'memory')![1];
-    assert.ok(mem.includes(posix.join(ownCgroup('memory'), parent)), mem);
+    const proc = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    assert.deepEqual(cgroupsOfProcess(proc), expectedProcCgroups(sub), proc);
     s.ok(['delete', '--force', id]);
     assert.deepEqual(await cgroupLeftovers(id, sub), []);
   });
 });
 
 describe('cgroups: nothing left behind', function () {
-  this.timeout(120000);
+  this.timeout(TEST_TIMEOUT_MS);
   let s: Session;
   beforeEach(() => {
     s = new Session();
@@ -107,7 +161,7 @@ describe('cgroups: nothing left behind', function () {
     s.create(id, bundle);
     for (const dir of containerDirs(id).values()) assert.ok(existsSync(dir), dir);
     s.ok(['start', id]);
-    assert.ok(await waitFor(() => s.state(id).status === 'stopped'));
+    assert.ok(await waitFor(() => s.state(id).status === 'stopped', WAIT_MS));
     s.ok(['delete', id]);
     assert.deepEqual(await cgroupLeftovers(id), []);
   });
@@ -128,10 +182,10 @@ describe('cgroups: nothing left behind', function () {
     s.create(a, s.bundle(['sleep', '100']));
     s.create(b, s.bundle(['sleep', '100']));
     s.ok(['delete', '--force', a]);
-    const memParent = posix.dirname(containerDirs(b).get('memory')!);
-    assert.ok(existsSync(containerDirs(b).get('memory')!), 'the other container lost its cgroup');
+    const memParent = posix.dirname(dirOf(b, 'memory'));
+    assert.ok(existsSync(dirOf(b, 'memory')), 'the other container lost its cgroup');
     assert.ok(existsSync(memParent), 'the tsrun level went while still in use');
-    assert.equal(existsSync(containerDirs(a).get('memory')!), false);
+    assert.equal(existsSync(dirOf(a, 'memory')), false);
     s.ok(['delete', '--force', b]);
     assert.deepEqual(await cgroupLeftovers(a), []);
     assert.deepEqual(await cgroupLeftovers(b), []);
@@ -167,32 +221,44 @@ describe('cgroups: nothing left behind', function () {
     });
     const id = s.id('cgleft');
     const { pid } = s.create(id, bundle);
-    const pidsDir = containerDirs(id).get('pids')!;
+    const pidsDir = dirOf(id, 'pids');
     s.ok(['start', id]);
-    assert.ok(await waitFor(() => !isAlive(pid)), 'the init did not exit');
-    const left = procsOf(pidsDir).filter((p) => cmdline(p) === 'sleep 1003');
+    assert.ok(await waitFor(() => !isAlive(pid), WAIT_MS), 'the init did not exit');
+    // The backgrounded child may not have exec'd sleep yet when the init is gone.
+    const sleeps = (): number[] => procsOf(pidsDir).filter((p) => cmdline(p) === 'sleep 1003');
+    assert.ok(await waitFor(() => sleeps().length > 0, WAIT_MS), `cgroup.procs: ${procsOf(pidsDir)}`);
+    const left = sleeps();
     assert.equal(left.length, 1, `cgroup.procs: ${procsOf(pidsDir)}`);
     s.track(left[0]);
     assert.equal(s.state(id).status, 'stopped');
     s.ok(['delete', id]);
-    assert.ok(await waitFor(() => !isAlive(left[0])), 'the leftover sleep survived delete');
+    assert.ok(await waitFor(() => !isAlive(left[0]), WAIT_MS), 'the leftover sleep survived delete');
     assert.deepEqual(await cgroupLeftovers(id), []);
   });
 });
 
 describe('cgroups: values the host cannot honour', function () {
-  this.timeout(120000);
+  this.timeout(TEST_TIMEOUT_MS);
   let s: Session;
   beforeEach(() => {
     s = new Session();
   });
   afterEach(() => s.cleanup());
 
-  it('linux.resources.unified on this v1 host: one line naming /linux/resources/unified, exit 1, nothing left', async () => {
+  it('linux.resources.unified: on v2 written as given (over a typed field); on v1 one line naming the field, exit 1, nothing left', async () => {
     const bundle = s.bundle(['true'], (spec) => {
-      spec.linux!.resources = { ...spec.linux!.resources, unified: { 'memory.max': '16777216' } };
+      spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 32 * MiB }, unified: { 'memory.max': String(16 * MiB), 'pids.max': '9' } };
     });
     const id = s.id('cghost');
+    if (isCgroupV2()) {
+      s.create(id, bundle);
+      // Applied after the typed fields, so its memory.max wins.
+      assert.equal(readCgNumber(id, 'memory', 'memory.max'), 16 * MiB);
+      assert.equal(readCg(id, 'pids', 'pids.max'), '9');
+      s.ok(['delete', '--force', id]);
+      assert.deepEqual(await cgroupLeftovers(id), []);
+      return;
+    }
     const r = s.exec(['create', '--bundle', bundle.dir, id]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /\/linux\/resources\/unified/);

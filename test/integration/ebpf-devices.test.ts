@@ -10,27 +10,14 @@ import { posix } from 'node:path';
 import type { LinuxDeviceCgroup } from '../../src/spec/types';
 import { SyscallError } from '../../src/errors';
 import { buildDeviceProgram } from '../../src/cgroups/devices/ebpf';
-import { clearCgroupDevicePrograms, loadCgroupDeviceProgram, openCgroupDir, queryCgroupDevicePrograms, setCgroupDeviceProgram } from '../../src/linux/bpf';
+import { clearCgroupDevicePrograms, loadCgroupDeviceProgram, setCgroupDeviceProgram } from '../../src/linux/bpf';
 import { closeFd } from '../../src/linux/fd';
-
-/** The cgroup2 mount point, from mountinfo (fstype after the " - "). */
-function cgroup2Mount(): string | undefined {
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep >= 0 && line.slice(sep + 3).startsWith('cgroup2 ')) return line.slice(0, sep).split(' ')[4];
-  }
-  return undefined;
-}
+import { attachedDevicePrograms, cgroup2Mount, procsOf } from './cgroups-common';
 
 /** This process' cgroup v2 path: the "0::<path>" line of /proc/self/cgroup. */
 function ownV2Path(): string | undefined {
   const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
   return line?.slice(3);
-}
-
-function procsIn(dir: string): number[] {
-  if (!existsSync(posix.join(dir, 'cgroup.procs'))) return [];
-  return readFileSync(posix.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
 /** Runs `script` in a shell that first moves itself into `dir`. */
@@ -61,7 +48,7 @@ describe('eBPF device filter on a cgroup v2 directory', function () {
   afterEach(() => {
     if (dir === undefined || !existsSync(dir)) return;
     // Whatever a failed test left in the directory was started by it.
-    for (const pid of procsIn(dir)) {
+    for (const pid of procsOf(dir)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -99,12 +86,7 @@ describe('eBPF device filter on a cgroup v2 directory', function () {
   }
 
   function attachedIds(): number[] {
-    const fd = openCgroupDir(dir as string);
-    try {
-      return queryCgroupDevicePrograms(fd);
-    } finally {
-      closeFd(fd);
-    }
+    return attachedDevicePrograms(dir as string);
   }
 
   it('refuses writing /dev/null inside the cgroup and allows the rest', function () {
@@ -122,7 +104,7 @@ describe('eBPF device filter on a cgroup v2 directory', function () {
     // The filter is the cgroup's, not the host's: this process is outside it.
     writeFileSync('/dev/null', 'still writable here');
 
-    assert.deepEqual(procsIn(dir as string), [], 'the shell should have left with its exit');
+    assert.deepEqual(procsOf(dir as string), [], 'the shell should have left with its exit');
     clearCgroupDevicePrograms(dir as string);
     assert.deepEqual(attachedIds(), []);
     rmdirSync(dir as string);

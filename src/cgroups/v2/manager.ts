@@ -12,6 +12,18 @@ import { parseV2Stats } from './stats';
 import { isCgroupFrozen } from '../frozen';
 import { sleepMs } from '../../process/proc-info';
 
+/** How long freeze/thaw waits for every process to stop or go on. */
+const FREEZE_WAIT_MS = 10000;
+
+/**
+ * Enabled for every container whatever its limits: without them the
+ * cgroup has no memory.current or pids.current, and `events --stats` (and
+ * containerd through it) would report a container using no memory and no
+ * processes. runc enables every available controller for the same reason;
+ * cpu usage needs none (cpu.stat is in every cgroup).
+ */
+const ACCOUNTING_CONTROLLERS = ['memory', 'pids'];
+
 /** Loads the device program for `rules` on `dir` (real bpf(2) unless a test swaps it). */
 export type DeviceProgramApplier = (dir: string, rules: LinuxDeviceCgroup[]) => void;
 
@@ -58,7 +70,7 @@ export class V2Manager implements CgroupManager {
   }
 
   setResources(resources: LinuxResources, options: { skipDevices?: boolean } = {}): void {
-    this.enableControllers(v2ControllersFor(resources));
+    this.enableControllers([...new Set([...ACCOUNTING_CONTROLLERS, ...v2ControllersFor(resources)])]);
     const files = new Set(readdirSync(this.dir));
     const controllers = new Set(readCgroupFile(`${this.dir}/cgroup.controllers`).split(/\s+/).filter(Boolean));
     const writes = v2Writes(resources, { files, controllers, bfqPerDevice: bfqPerDevice(this.dir), usage: this.usage() });
@@ -82,9 +94,13 @@ export class V2Manager implements CgroupManager {
 
   private setFrozen(frozen: boolean): void {
     writeCgroupFile(`${this.dir}/cgroup.freeze`, frozen ? '1' : '0');
-    // cgroup.events says "frozen 1" once every process has stopped.
-    for (let i = 0; i < 1000; i++) {
+    // cgroup.events says "frozen 1" once every process has stopped. A
+    // deadline rather than a count of naps: on a slow or loaded machine
+    // (an emulated VM is ~10x slower) a nap takes much longer than asked.
+    const deadline = Date.now() + FREEZE_WAIT_MS;
+    for (;;) {
       if (/^frozen (\d)$/m.exec(readCgroupFile(`${this.dir}/cgroup.events`))?.[1] === (frozen ? '1' : '0')) return;
+      if (Date.now() > deadline) break;
       sleepMs(1);
     }
     throw new Error(`${this.dir}: cgroup did not become ${frozen ? 'frozen' : 'thawed'}`);
