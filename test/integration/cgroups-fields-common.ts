@@ -98,7 +98,7 @@ function runInside(s: Session, id: string, inside: Inside, when: string): void {
   if (s.state(id).status === 'created') s.ok(['start', id]);
   // The status is the command's (a shell whose fork failed exits 2): the output says what happened.
   const r = s.exec(['exec', id, 'sh', '-c', `{ ${inside.cmd}; } 2>&1`], { timeoutMs: 120000 });
-  assert.match(r.stdout, inside.output, `${when}: inside the container (exec ${r.status}: ${r.stderr})`);
+  assert.match(r.stdout, inside.output, `${when}: inside the container (exec ${r.status}: ${r.stdout} ${r.stderr})`);
 }
 
 const resolve = (o: Expect, id: string): Outcome => (typeof o === 'function' ? o(id) : o);
