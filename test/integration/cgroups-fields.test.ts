@@ -35,6 +35,11 @@ function refused(field: string, why: RegExp = /./): { refused: RegExp } {
   return { refused: new RegExp(`${escaped}.*${why.source}`) };
 }
 
+/** Applied where this kernel has the file, else refused naming the field. */
+function appliedOrRefused(field: string, files: Files, why?: RegExp): Outcome {
+  return { ...refused(field, why), orFiles: files };
+}
+
 /** Refused on v2, which has no such file: the v1-only fields. */
 function v1Only(field: string, v1: Outcome, update?: [FieldCase['create'], Outcome]): Pick<FieldCase, 'expect' | 'updates'> {
   return {
@@ -101,7 +106,7 @@ const memoryCases: FieldCase[] = [
     // Linux 5.16+ keeps the v1 file but ignores writes to it: applied means the value reads back.
     name: 'memory: kernel (v1 memory.kmem.limit_in_bytes; v2 refuses)',
     create: { memory: { kernel: 32 * MiB } },
-    ...v1Only('memory/kernel', { refused: /\/linux\/resources\/memory\/kernel: /, orFiles: { 'memory.kmem.limit_in_bytes': `${32 * MiB}` } }),
+    ...v1Only('memory/kernel', appliedOrRefused('memory/kernel', { 'memory.kmem.limit_in_bytes': `${32 * MiB}` })),
   },
   {
     name: 'memory: kernelTCP (v1 memory.kmem.tcp.limit_in_bytes; v2 refuses)',
@@ -207,7 +212,7 @@ const cpuCases: FieldCase[] = [
     name: 'cpu: realtimeRuntime (v1 cpu.rt_runtime_us, or refused naming it; v2 refuses)',
     create: { cpu: { realtimeRuntime: 10000, realtimePeriod: 1000000 } },
     expect: byVersion(
-      { refused: /\/linux\/resources\/cpu\/realtimeRuntime: /, orFiles: { 'cpu.rt_runtime_us': '10000' } },
+      appliedOrRefused('cpu/realtimeRuntime', { 'cpu.rt_runtime_us': '10000' }),
       { refused: /\/linux\/resources\/cpu\/realtime(Runtime|Period): .*real-time/ },
     ),
   },
@@ -258,7 +263,7 @@ const blockIOCases: FieldCase[] = [
   {
     name: 'blockIO: leafWeight (v1 blkio.leaf_weight where CFQ is; v2 refuses)',
     create: { blockIO: { leafWeight: 500 } },
-    ...v1Only('blockIO/leafWeight', { refused: /\/linux\/resources\/blockIO\/leafWeight: /, orFiles: { 'blkio.leaf_weight': '500' } }),
+    ...v1Only('blockIO/leafWeight', appliedOrRefused('blockIO/leafWeight', { 'blkio.leaf_weight': '500' })),
   },
   {
     name: `blockIO: the four throttles on the disk (${DEV}); a read inside is held to the rate`,
@@ -295,7 +300,7 @@ function blkioWeight(id: string, weight: number): Outcome {
 const HUGE_MOUNT = { destination: '/hugepages', type: 'hugetlbfs', source: 'hugetlbfs', options: ['pagesize=2M'] };
 /** v1: this host mounts no hugetlb hierarchy (its hugetlb is in the cgroup2 tree), so a refusal is right there. */
 function hugeOutcome(limit: number, inside: { cmd: string; output: RegExp }): Outcome {
-  if (!V2) return { refused: /\/linux\/resources\/hugepageLimits\/0: .*hugetlb/, orFiles: { 'hugetlb.2MB.limit_in_bytes': String(limit) } };
+  if (!V2) return appliedOrRefused('hugepageLimits/0', { 'hugetlb.2MB.limit_in_bytes': String(limit) }, /hugetlb/);
   return { files: { 'hugetlb.2MB.max': String(limit), 'hugetlb.2MB.rsvd.max': String(limit) }, inside };
 }
 
@@ -343,9 +348,14 @@ const otherCases: FieldCase[] = [
     expect: byVersion(refused('unified', /cgroup v2/), refused('unified/net_cls.classid', /net_cls controller is not enabled/)),
   },
   {
-    name: 'network: classID and priorities (v1 net_cls/net_prio where mounted; v2 refuses)',
+    name: 'network: classID (v1 net_cls.classid where mounted; v2 refuses)',
     create: { network: { classID: 5 } },
-    expect: byVersion({ refused: /\/linux\/resources\/network\/classID: /, orFiles: { 'net_cls.classid': '5' } }, refused('network/classID', /net_cls/)),
+    expect: byVersion(appliedOrRefused('network/classID', { 'net_cls.classid': '5' }), refused('network/classID', /net_cls/)),
+  },
+  {
+    name: 'network: priorities (v1 net_prio.ifpriomap where mounted; v2 refuses)',
+    create: { network: { priorities: [{ name: 'lo', priority: 5 }] } },
+    expect: byVersion(appliedOrRefused('network/priorities/0', { 'net_prio.ifpriomap:lo': '5' }), refused('network/priorities', /net_prio/)),
   },
 ];
 
