@@ -58,6 +58,19 @@ describe('cgroup v1 resource writes', () => {
     assert.deepEqual(files(v1Writes({ pids: { limit: -1 } }, host())), ['pids/pids.max=max']);
   });
 
+  it('writes 0 for a pids limit of 0 (a real limit, as on v2)', () => {
+    assert.deepEqual(files(v1Writes({ pids: { limit: 0 } }, host())), ['pids/pids.max=0']);
+  });
+
+  it('lifts memory+swap with an unlimited memory limit that leaves swap out (the kernel refuses limit > memsw)', () => {
+    assert.deepEqual(files(v1Writes({ memory: { limit: -1 } }, host())), ['memory/memory.limit_in_bytes=-1', 'memory/memory.memsw.limit_in_bytes=-1']);
+    assert.deepEqual(files(v1Writes({ memory: { limit: -1, swap: 4096 } }, host())), ['memory/memory.limit_in_bytes=-1', 'memory/memory.memsw.limit_in_bytes=4096']);
+  });
+
+  it('writes disableOOMKiller false as 0 (an update turning the OOM killer back on)', () => {
+    assert.deepEqual(files(v1Writes({ memory: { disableOOMKiller: false } }, host())), ['memory/memory.oom_control=0']);
+  });
+
   it('names the field when the host cannot honour it', () => {
     assert.throws(() => v1Writes({ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }, host(['memory'])), /config.json: \/linux\/resources\/hugepageLimits\/0: the hugetlb cgroup controller is not available/);
     assert.throws(() => v1Writes({ memory: { limit: 10, swap: 20 } }, host(ALL, ['memory.memsw.limit_in_bytes'])), /\/linux\/resources\/memory\/swap: swap accounting is not enabled/);

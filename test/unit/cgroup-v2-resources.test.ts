@@ -435,3 +435,30 @@ describe('cgroup v2 stats', () => {
     assert.deepEqual(s.blkio, { ioServiceBytesRecursive: [], ioServicedRecursive: [] });
   });
 });
+
+// cpu.max and io.bfq.weight each hold values of more than one field: an
+// update naming one must keep the others as they stand in the cgroup.
+describe('cgroup v2 updates keep what shares a file', () => {
+  it('a quota alone keeps the period in force, a period alone the quota', () => {
+    const facts = { ...host(), cpuMax: { quota: '20000', period: '50000' } };
+    assert.deepEqual(writes({ cpu: { quota: 30000 } }, facts), [['cpu.max', '30000 50000']]);
+    assert.deepEqual(writes({ cpu: { period: 200000 } }, facts), [['cpu.max', '20000 200000']]);
+    assert.deepEqual(writes({ cpu: { quota: -1 } }, facts), [['cpu.max', 'max 50000']]);
+    // A new cgroup (no facts read): the kernel's default period.
+    assert.deepEqual(writes({ cpu: { quota: 30000 } }), [['cpu.max', '30000 100000']]);
+  });
+
+  it('a BFQ default weight is followed by the per-device weights the kernel resets, unless the update names that device', () => {
+    const facts = { ...host(), bfqDeviceWeights: ['253:0 300', '8:0 700'] };
+    assert.deepEqual(writes({ blockIO: { weight: 200 } }, facts), [
+      ['io.bfq.weight', '200'],
+      ['io.bfq.weight', '253:0 300'],
+      ['io.bfq.weight', '8:0 700'],
+    ]);
+    assert.deepEqual(writes({ blockIO: { weight: 200, weightDevice: [{ major: 8, minor: 0, weight: 100 }] } }, facts), [
+      ['io.bfq.weight', '200'],
+      ['io.bfq.weight', '253:0 300'],
+      ['io.bfq.weight', '8:0 100'],
+    ]);
+  });
+});

@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LinuxResources } from '../../spec/types';
-import type { CgroupManager, CgroupState, CgroupStats } from '../types';
+import type { CgroupManager, CgroupState, CgroupStats, CgroupWrite } from '../types';
+import { UserError } from '../../errors';
 import { applyWrites, childCgroups, pidsBelow, readCgroupFile, writeCgroupFile } from '../files';
 import { v1Writes } from './resources';
 import { isCgroupFrozen } from '../frozen';
@@ -10,6 +11,25 @@ import { v1DeviceWrites } from '../devices/v1';
 import { withDefaultDeviceRules } from '../devices/defaults';
 import { readV1Stats } from './stats';
 import { sleepMs } from '../../process/proc-info';
+
+/**
+ * Files a kernel may take a write to and then ignore: Linux 6.x keeps
+ * memory.kmem.limit_in_bytes, but "writing any value to this file has no
+ * effect" (dmesg). A limit the kernel ignored is refused, never passed over.
+ */
+const IGNORED_BY_SOME_KERNELS = new Set(['memory.kmem.limit_in_bytes']);
+const PAGE = 4096;
+
+function refuseIgnoredWrites(writes: CgroupWrite[], dirOf: (controller: string) => string): void {
+  for (const w of writes) {
+    if (!IGNORED_BY_SOME_KERNELS.has(w.file) || Number(w.value) <= 0) continue;
+    const got = readCgroupFile(`${dirOf(w.controller)}/${w.file}`).trim();
+    // The kernel rounds a byte limit down to whole pages.
+    if (Number(got) !== Math.floor(Number(w.value) / PAGE) * PAGE) {
+      throw new UserError(`config.json: ${w.field}: this kernel accepts but ignores it (${w.file} reads ${got} after writing ${w.value})`);
+    }
+  }
+}
 
 export class V1Manager implements CgroupManager {
   readonly version = 'v1' as const;
@@ -42,6 +62,7 @@ export class V1Manager implements CgroupManager {
       options.skipDevices ? [] : v1DeviceWrites(withDefaultDeviceRules(r.devices)),
     );
     applyWrites(writes, (c) => this.dir(c));
+    refuseIgnoredWrites(writes, (c) => this.dir(c));
   }
 
   freeze(): void {

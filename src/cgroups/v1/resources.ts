@@ -32,8 +32,9 @@ export function v1Writes(resources: LinuxResources, host: V1HostFacts, deviceWri
   if (resources.devices?.length || host.controllers.has('devices')) writes.push(...deviceWrites(resources));
   if (resources.memory) memoryWrites(resources.memory, host, emit);
   if (resources.cpu) cpuWrites(resources.cpu, emit);
-  if (resources.pids?.limit !== undefined && resources.pids.limit !== 0) {
-    emit('pids', 'pids.max', resources.pids.limit > 0 ? resources.pids.limit : 'max', '/linux/resources/pids/limit');
+  if (resources.pids?.limit !== undefined) {
+    // -1 (any negative) is "no limit"; 0 is a real limit (config-linux.md: "0 is a valid limit value"), as on v2.
+    emit('pids', 'pids.max', resources.pids.limit >= 0 ? resources.pids.limit : 'max', '/linux/resources/pids/limit');
   }
   if (resources.blockIO) blockIOWrites(resources.blockIO, host, emit);
   for (const [i, h] of (resources.hugepageLimits ?? []).entries()) {
@@ -53,6 +54,11 @@ export function v1Writes(resources: LinuxResources, host: V1HostFacts, deviceWri
 function memoryWrites(m: LinuxMemory, host: V1HostFacts, emit: Emit): void {
   const f = '/linux/resources/memory';
   if (m.limit !== undefined && m.limit !== 0) emit('memory', 'memory.limit_in_bytes', m.limit, `${f}/limit`);
+  // An unlimited memory limit with swap left out lifts memory+swap too, as
+  // runc does: the kernel refuses a memory limit above memory+swap's.
+  if (m.limit === -1 && m.swap === undefined && host.hasFile('memory', 'memory.memsw.limit_in_bytes')) {
+    emit('memory', 'memory.memsw.limit_in_bytes', -1, `${f}/limit`);
+  }
   if (m.swap !== undefined && m.swap !== 0) {
     if (host.controllers.has('memory') && !host.hasFile('memory', 'memory.memsw.limit_in_bytes')) {
       throw new UserError(`config.json: ${f}/swap: swap accounting is not enabled on this host (no memory.memsw.limit_in_bytes)`);
@@ -63,7 +69,7 @@ function memoryWrites(m: LinuxMemory, host: V1HostFacts, emit: Emit): void {
   if (m.kernel !== undefined && m.kernel !== 0) emit('memory', 'memory.kmem.limit_in_bytes', m.kernel, `${f}/kernel`);
   if (m.kernelTCP !== undefined && m.kernelTCP !== 0) emit('memory', 'memory.kmem.tcp.limit_in_bytes', m.kernelTCP, `${f}/kernelTCP`);
   if (m.swappiness !== undefined) emit('memory', 'memory.swappiness', m.swappiness, `${f}/swappiness`);
-  if (m.disableOOMKiller) emit('memory', 'memory.oom_control', 1, `${f}/disableOOMKiller`);
+  if (m.disableOOMKiller !== undefined) emit('memory', 'memory.oom_control', m.disableOOMKiller ? 1 : 0, `${f}/disableOOMKiller`);
   if (m.useHierarchy !== undefined) emit('memory', 'memory.use_hierarchy', m.useHierarchy ? 1 : 0, `${f}/useHierarchy`);
 }
 

@@ -7,7 +7,7 @@ import type { LinuxDeviceCgroup, LinuxResources } from '../../spec/types';
 import type { CgroupManager, CgroupState, CgroupStats } from '../types';
 import { applyWrites, pidsBelow, readCgroupFile, writeCgroupFile } from '../files';
 import { mkdirWithRetry, removeCgroupDir } from '../v1/manager';
-import { v2ControllersFor, v2Writes } from './resources';
+import { v2ControllersFor, v2Writes, type V2HostFacts } from './resources';
 import { parseV2Stats } from './stats';
 import { isCgroupFrozen } from '../frozen';
 import { sleepMs } from '../../process/proc-info';
@@ -73,7 +73,7 @@ export class V2Manager implements CgroupManager {
     this.enableControllers([...new Set([...ACCOUNTING_CONTROLLERS, ...v2ControllersFor(resources)])]);
     const files = new Set(readdirSync(this.dir));
     const controllers = new Set(readCgroupFile(`${this.dir}/cgroup.controllers`).split(/\s+/).filter(Boolean));
-    const writes = v2Writes(resources, { files, controllers, bfqPerDevice: bfqPerDevice(this.dir), usage: this.usage() });
+    const writes = v2Writes(resources, { files, controllers, bfqPerDevice: bfqPerDevice(this.dir), usage: this.usage(), ...currentValues(this.dir, files) });
     applyWrites(writes, () => this.dir);
     if (!options.skipDevices) this.applyDevices(this.dir, resources.devices ?? []);
   }
@@ -143,6 +143,22 @@ export class V2Manager implements CgroupManager {
   state(): CgroupState {
     return { version: 'v2', paths: { '': this.dir } };
   }
+}
+
+/** The values an update must keep that share a file with ones it changes (cpu.max, io.bfq.weight). */
+function currentValues(dir: string, files: ReadonlySet<string>): Pick<V2HostFacts, 'cpuMax' | 'bfqDeviceWeights'> {
+  const facts: Pick<V2HostFacts, 'cpuMax' | 'bfqDeviceWeights'> = {};
+  if (files.has('cpu.max')) {
+    const [quota, period] = readCgroupFile(`${dir}/cpu.max`).trim().split(/\s+/);
+    if (quota && period) facts.cpuMax = { quota, period };
+  }
+  if (files.has('io.bfq.weight')) {
+    facts.bfqDeviceWeights = readCgroupFile(`${dir}/io.bfq.weight`)
+      .split('\n')
+      .filter((line) => /^\d+:\d+ \d+$/.test(line.trim()))
+      .map((line) => line.trim());
+  }
+  return facts;
 }
 
 /** io.bfq.weight starting "default N" means BFQ takes per-device weights too. */

@@ -37,6 +37,18 @@ export interface V2HostFacts {
   controllers?: ReadonlySet<string>;
   /** memory.current and memory.swap.current, for memory.checkBeforeUpdate (skipped without them). */
   usage?: { memory: number; swap: number };
+  /**
+   * cpu.max as it stands ("max 100000"): cpu.max takes quota and period in
+   * one write, so an update naming one keeps the other (fields left out
+   * keep their values).
+   */
+  cpuMax?: { quota: string; period: string };
+  /**
+   * io.bfq.weight's per-device lines as they stand ("253:0 300"): writing
+   * the default weight resets them in the kernel, so they are written again
+   * after it unless the same update sets that device.
+   */
+  bfqDeviceWeights?: string[];
 }
 
 const R = '/linux/resources';
@@ -157,11 +169,12 @@ function cpu(c: LinuxCPU, w: Writes): void {
     // the burst first so a lower quota is never refused for the old burst,
     // then set the new burst after the new quota.
     if (c.burst !== undefined && w.has('cpu.max.burst')) w.add('cpu.max.burst', 0, `${f}/burst`);
-    // Quota -1 (or any negative) is "no limit". A period alone also writes
-    // "max" for the quota, as runc and crun do: cpu.max takes both at once.
-    const quota = quotaSet && (c.quota as number) > 0 ? String(c.quota) : 'max';
-    // 100000 us: the kernel's default period (Documentation/admin-guide/cgroup-v2.rst).
-    w.add('cpu.max', `${quota} ${periodSet ? c.period : 100000}`, quotaSet ? `${f}/quota` : `${f}/period`);
+    // Quota -1 (or any negative) is "no limit". cpu.max takes both at once:
+    // the one left out keeps its value (a new cgroup's is "max 100000", the
+    // kernel's default period: Documentation/admin-guide/cgroup-v2.rst).
+    const current = w.host.cpuMax ?? { quota: 'max', period: '100000' };
+    const quota = quotaSet ? ((c.quota as number) > 0 ? String(c.quota) : 'max') : current.quota;
+    w.add('cpu.max', `${quota} ${periodSet ? c.period : current.period}`, quotaSet ? `${f}/quota` : `${f}/period`);
   }
   if (c.burst !== undefined) {
     if (w.has('cpu.max.burst')) w.add('cpu.max.burst', c.burst, `${f}/burst`);
@@ -206,8 +219,13 @@ function blockIO(b: LinuxBlockIO, w: Writes): void {
   // BFQ's io.bfq.weight takes the v1 scale as is; otherwise io.weight (the
   // iocost controller) on its own scale. Both runc and crun prefer BFQ.
   if (b.weight !== undefined && b.weight !== 0) {
-    if (w.has('io.bfq.weight')) w.add('io.bfq.weight', b.weight, `${f}/weight`);
-    else w.add('io.weight', blkioWeightToIoWeight(b.weight), `${f}/weight`);
+    if (w.has('io.bfq.weight')) {
+      w.add('io.bfq.weight', b.weight, `${f}/weight`);
+      const named = new Set((b.weightDevice ?? []).map((d) => `${d.major}:${d.minor}`));
+      for (const line of w.host.bfqDeviceWeights ?? []) {
+        if (!named.has(line.split(' ')[0])) w.add('io.bfq.weight', line, `${f}/weight`);
+      }
+    } else w.add('io.weight', blkioWeightToIoWeight(b.weight), `${f}/weight`);
   }
   if (b.leafWeight !== undefined && b.leafWeight !== 0) refuse(`${f}/leafWeight`, 'cgroup v2 has no leaf weight (it was CFQ-only)');
   for (const [i, d] of (b.weightDevice ?? []).entries()) {
