@@ -225,7 +225,6 @@ maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not
       await pm.assertClean([id]);
     });
 
-
     it('run -d with --memory and --pids-limit: exec reads them in the container, rm -f leaves no cgroup (or scope)', async () => {
       const name = pm.name();
       pm.ok(['run', '-d', '--name', name, '--network=none', ...ulimits, '--memory', '64m', '--pids-limit', '50', IMAGE, 'sleep', '1000']);
