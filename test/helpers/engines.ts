@@ -130,3 +130,42 @@ export function removeTree(dir: string): void {
 }
 
 export { tempDir };
+
+/** A mounted cgroup hierarchy: its mount point and the cgroup its root shows. */
+interface HierarchyMount {
+  mountPoint: string;
+  root: string;
+}
+
+/** Mounted hierarchies by the name /proc/<pid>/cgroup gives them: "" (cgroup2), "name=systemd", "cpu,cpuacct", ... */
+function hierarchyMounts(): Map<string, HierarchyMount> {
+  const mounts = new Map<string, HierarchyMount>();
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [fstype, , options = ''] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const [, , , root, mountPoint] = line.slice(0, sep).split(' ');
+    // v1: the controllers (and name=) in the order the kernel lists them in /proc/<pid>/cgroup.
+    const name = fstype === 'cgroup2' ? '' : options.split(',').filter((o) => !['rw', 'ro', 'clone_children', 'noprefix', 'xattr'].includes(o) && !o.startsWith('release_agent=')).join(',');
+    if (!mounts.has(name)) mounts.set(name, { mountPoint, root });
+  }
+  return mounts;
+}
+
+/**
+ * The directories of a process' cgroups, by hierarchy name as in
+ * /proc/<pid>/cgroup ("" for cgroup2), for the hierarchies mounted here.
+ */
+export function cgroupDirsOfProcess(pid: number): Map<string, string> {
+  const mounts = hierarchyMounts();
+  const dirs = new Map<string, string>();
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+    const match = /^\d+:([^:]*):(.*)$/.exec(line);
+    const mount = match && mounts.get(match[1]);
+    if (!match || !mount) continue;
+    const below = mount.root === '/' ? match[2] : match[2].slice(mount.root.length);
+    dirs.set(match[1], join(mount.mountPoint, below));
+  }
+  return dirs;
+}

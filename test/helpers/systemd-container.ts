@@ -1,19 +1,19 @@
-// A container whose init is systemd: these machines run no systemd of their
-// own (and tests must not touch the host's init anyway), so the tests of
-// --systemd-cgroup boot one inside a tsrun container and run tsrun inside it.
+// A container whose init is systemd, the systemd host of the --systemd-cgroup
+// tests on a machine whose own init is not systemd (the tests must not touch
+// a machine's init anyway): they boot one inside a tsrun container and run
+// tsrun inside it (tsrun exec).
 // The container sees the host's /usr and /etc read-only, the repository (for
 // the launcher) and a work directory for inner bundles; /run, /tmp and /var
 // are its own. systemd starts only an empty target from a unit directory of
 // our own, so none of the host's services (containerd, podman, ...) start.
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync, readFileSync, realpathSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Bundle, BUSYBOX_ROOTFS, REPO, tempDir, mountsUnder } from './harness';
-import { defaultSpec } from '../../src/spec/default-spec';
-import type { Spec } from '../../src/spec/types';
+import { Bundle, REPO, tempDir, mountsUnder } from './harness';
 import { CAPABILITIES } from '../../src/linux/capability-names';
 import type { Session, Output } from './session';
 import { waitFor } from './session';
+import { SystemdMachine, systemdIsInit, type RunOptions, type SystemdHost } from './systemd-host';
 
 export const SYSTEMD = '/lib/systemd/systemd';
 const TARGET = 'tsrun-test.target';
@@ -30,7 +30,19 @@ function bind(source: string, destination: string, readonly: boolean): object {
   return { destination, type: 'bind', source, options: ['rbind', readonly ? 'ro' : 'rw'] };
 }
 
-export class SystemdContainer {
+/** This machine when systemd is its init, else a container booting systemd. */
+export function systemdHostUnderTest(session: Session): SystemdHost {
+  return systemdIsInit() ? new SystemdMachine(session) : new SystemdContainer(session, session.id('systemd'));
+}
+
+/** Paths outside the repository that it needs: where its node_modules link points (a git worktree's may be another checkout's). */
+function repositoryLinkTargets(): string[] {
+  const modules = join(REPO, 'node_modules');
+  const real = existsSync(modules) ? realpathSync(modules) : modules;
+  return real.startsWith(`${REPO}/`) ? [] : [real];
+}
+
+export class SystemdContainer implements SystemdHost {
   readonly bundle: Bundle;
   /** Shared with the container at the same path: inner bundles go here. */
   readonly work: string;
@@ -69,6 +81,7 @@ export class SystemdContainer {
       bind('/usr', '/usr', true),
       bind('/etc', '/etc', true),
       bind(REPO, REPO, true),
+      ...repositoryLinkTargets().map((target) => bind(target, target, true)),
       bind(units, '/tsrun-units', true),
       bind(this.work, this.work, false),
     ];
@@ -96,32 +109,19 @@ export class SystemdContainer {
   async boot(): Promise<void> {
     this.pid = this.session.create(this.id, this.bundle).pid;
     this.session.ok(['start', this.id]);
-    const ready = await waitFor(() => this.exec(['systemctl', 'show', '--property=ActiveState', '--value', TARGET]).stdout.trim() === 'active', 30000, 200);
+    const ready = await waitFor(() => this.run(['systemctl', 'show', '--property=ActiveState', '--value', TARGET]).stdout.trim() === 'active', 30000, 200);
     if (!ready) throw new Error(`systemd in container ${this.id} did not reach ${TARGET}`);
   }
 
   /** Runs a command inside (tsrun exec), with `env` entries (NAME=value) added. */
-  exec(command: string[], options: { timeoutMs?: number; env?: string[] } = {}): Output {
+  run(command: string[], options: RunOptions = {}): Output {
     const env = (options.env ?? []).flatMap((e) => ['--env', e]);
     return this.session.exec(['exec', ...env, this.id, ...command], { timeoutMs: options.timeoutMs ?? 60000 });
   }
 
-  /** A busybox bundle in the shared work directory (runc's default config, no terminal); returns its directory. */
-  innerBundle(args: string[], mutate?: (spec: Spec) => void): string {
-    const dir = mkdtempSync(join(this.work, 'bundle-'));
-    const copy = spawnSync('cp', ['-a', BUSYBOX_ROOTFS, join(dir, 'rootfs')]);
-    if (copy.status !== 0) throw new Error(`copying the rootfs failed: ${copy.stderr}`);
-    const spec = defaultSpec();
-    spec.process!.terminal = false;
-    spec.process!.args = args;
-    mutate?.(spec);
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
-    return dir;
-  }
-
   /** Runs the repository's tsrun inside, with the given arguments (its own state root, /run/tsrun). */
   tsrun(args: string[], timeoutMs = 60000): Output {
-    return this.exec([join(REPO, 'bin', 'tsrun'), ...args], { timeoutMs });
+    return this.run([join(REPO, 'bin', 'tsrun'), ...args], { timeoutMs });
   }
 
   /** Deletes it (SIGKILL to systemd ends everything inside) and removes the bundle. */

@@ -34,6 +34,19 @@ export function scopeProperties(request: ScopeRequest): UnitProperty[] {
   ];
 }
 
+/** systemd's "infinity" for a limit: UINT64_MAX. */
+const INFINITY = 2n ** 64n - 1n;
+
+/**
+ * A memory or pids limit as systemd takes it: OCI's -1 (any negative) lifts
+ * the limit, which the unit must say too (infinity), or systemd puts the
+ * old limit back on its next re-apply; 0 or none leaves it as it is (runc).
+ */
+function limitValue(limit: number | undefined): bigint | undefined {
+  if (limit === undefined || limit === 0) return undefined;
+  return limit < 0 ? INFINITY : BigInt(limit);
+}
+
 /** systemd's quota resolution: CPUQuotaPerSecUSec is rounded up to whole 10 ms. */
 const QUOTA_STEP_USEC = 10_000;
 const DEFAULT_PERIOD_USEC = 100_000;
@@ -51,8 +64,10 @@ export function systemdResourceProperties(resources: LinuxResources, version: Cg
   // The accounting switches make systemd manage these controllers for the scope.
   props.push(property('MemoryAccounting', 'b', true), property('CPUAccounting', 'b', true), property('TasksAccounting', 'b', true));
   // systemd applies MemoryMax as memory.limit_in_bytes on v1 hierarchies.
-  if (memory?.limit !== undefined && memory.limit > 0) props.push(property('MemoryMax', 't', BigInt(memory.limit)));
-  if (pids?.limit !== undefined && pids.limit > 0) props.push(property('TasksMax', 't', BigInt(pids.limit)));
+  const memoryMax = limitValue(memory?.limit);
+  if (memoryMax !== undefined) props.push(property('MemoryMax', 't', memoryMax));
+  const tasksMax = limitValue(pids?.limit);
+  if (tasksMax !== undefined) props.push(property('TasksMax', 't', tasksMax));
   if (cpu?.shares) {
     if (version === 'v1') props.push(property('CPUShares', 't', BigInt(cpu.shares)));
     else props.push(property('CPUWeight', 't', BigInt(sharesToCpuWeight(cpu.shares))));
