@@ -66,8 +66,26 @@ export function placeInCgroup(state: CgroupState, pid: number, resources: LinuxR
  * first, so that systemd's idea of the unit stays ours, then the files.
  */
 export function updateCgroup(state: CgroupState, resources: LinuxResources): void {
-  if (state.systemd?.started) systemdUnits().setUnitProperties(state.systemd.unit, systemdResourceProperties(resources, state.version));
-  openCgroup(state).setResources(resources, { skipDevices: resources.devices === undefined });
+  const cgroup = openCgroup(state);
+  if (state.systemd?.started) {
+    systemdUnits().setUnitProperties(state.systemd.unit, systemdResourceProperties(withCpuLimitInForce(resources, cgroup), state.version));
+  }
+  cgroup.setResources(resources, { skipDevices: resources.devices === undefined });
+}
+
+/**
+ * systemd takes a cpu limit as quota per second: an update naming only the
+ * quota (or only the period) is converted with the other value in force,
+ * not the default, or the unit's limit differs from the cgroup's and
+ * systemd puts it back on its next re-apply.
+ */
+function withCpuLimitInForce(resources: LinuxResources, cgroup: CgroupManager): LinuxResources {
+  const cpu = resources.cpu;
+  const quotaGiven = cpu?.quota !== undefined && cpu.quota !== 0;
+  const periodGiven = cpu?.period !== undefined && cpu.period !== 0;
+  if (quotaGiven === periodGiven) return resources;
+  const current = cgroup.cpuLimit();
+  return { ...resources, cpu: { ...cpu, quota: quotaGiven ? cpu?.quota : current.quota, period: periodGiven ? cpu?.period : current.period } };
 }
 
 /** Removes the container's cgroup (stopping its scope) and, for the default path, the shared tsrun level if now empty. */

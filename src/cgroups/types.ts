@@ -73,7 +73,10 @@ export interface CgroupManager {
   /** Host pids of every process in the cgroup. */
   pids(): number[];
   stats(): CgroupStats;
+  /** The cpu bandwidth limit in force (quota -1: none), in microseconds. */
+  cpuLimit(): { quota: number; period: number };
   /** How many processes the OOM killer has killed in the cgroup so far. */
+
   oomKills(): number;
   /** Removes the directories; the cgroup must be empty. */
   destroy(): void;

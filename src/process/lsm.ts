@@ -4,10 +4,32 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors';
 
 export function hostLsms(): string[] {
+  return lsmsFrom({
+    lsmList: readOrUndefined('/sys/kernel/security/lsm'),
+    apparmorEnabled: readOrUndefined('/sys/module/apparmor/parameters/enabled'),
+    selinuxfs: existsSync('/sys/fs/selinux/enforce'),
+  });
+}
+
+/**
+ * The active LSMs: securityfs' list when this mount namespace has it. It may
+ * not: podman runs the runtime in a mount namespace without securityfs for
+ * --uidmap, and still passes its AppArmor profile. The modules' own sysfs
+ * files then tell (runc reads the same AppArmor parameter).
+ */
+export function lsmsFrom(seen: { lsmList?: string; apparmorEnabled?: string; selinuxfs: boolean }): string[] {
+  if (seen.lsmList !== undefined) return seen.lsmList.trim().split(',').filter(Boolean);
+  const found: string[] = [];
+  if (seen.apparmorEnabled?.startsWith('Y')) found.push('apparmor');
+  if (seen.selinuxfs) found.push('selinux');
+  return found;
+}
+
+function readOrUndefined(path: string): string | undefined {
   try {
-    return readFileSync('/sys/kernel/security/lsm', 'utf8').trim().split(',');
+    return readFileSync(path, 'utf8');
   } catch {
-    return [];
+    return undefined;
   }
 }
 

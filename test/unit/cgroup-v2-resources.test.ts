@@ -7,7 +7,6 @@ import {
   blkioWeightToIoWeight,
   memorySwapToV2,
   sharesToCpuWeight,
-  v2ControllersFor,
   v2Writes,
   type V2HostFacts,
 } from '../../src/cgroups/v2/resources';
@@ -353,14 +352,6 @@ describe('cgroup v2 writes', () => {
     assert.deepEqual(files, ['memory.max', 'cpu.weight', 'pids.max', 'io.bfq.weight', 'hugetlb.2MB.max', 'hugetlb.2MB.rsvd.max', 'rdma.max', 'cgroup.freeze']);
   });
 
-  it('lists the controllers a config needs enabled', () => {
-    assert.deepEqual(v2ControllersFor({}), []);
-    assert.deepEqual(
-      v2ControllersFor({ memory: { limit: 1 }, cpu: { shares: 2, cpus: '0' }, pids: { limit: 1 }, blockIO: { weight: 10 }, hugepageLimits: [{ pageSize: '2MB', limit: 1 }], rdma: { x: { hcaHandles: 1 } }, unified: { 'misc.max': 'a 1', 'cgroup.freeze': '0' } }),
-      ['cpu', 'cpuset', 'hugetlb', 'io', 'memory', 'misc', 'pids', 'rdma'],
-    );
-    assert.deepEqual(v2ControllersFor({ memory: { swappiness: 1 }, cpu: { idle: 1 } }), ['cpu']);
-  });
 });
 
 describe('cgroup v2 stats', () => {

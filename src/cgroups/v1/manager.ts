@@ -96,6 +96,11 @@ export class V1Manager implements CgroupManager {
     return readV1Stats(this.paths);
   }
 
+  cpuLimit(): { quota: number; period: number } {
+    const read = (file: string): number => Number(readCgroupFile(`${this.dir('cpu')}/${file}`).trim());
+    return { quota: read('cpu.cfs_quota_us'), period: read('cpu.cfs_period_us') };
+  }
+
   oomKills(): number {
     if (!this.paths.memory) return 0;
     try {

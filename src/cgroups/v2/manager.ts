@@ -7,22 +7,13 @@ import type { LinuxDeviceCgroup, LinuxResources } from '../../spec/types';
 import type { CgroupManager, CgroupState, CgroupStats } from '../types';
 import { applyWrites, pidsBelow, readCgroupFile, writeCgroupFile } from '../files';
 import { mkdirWithRetry, removeCgroupDir } from '../v1/manager';
-import { v2ControllersFor, v2Writes, type V2HostFacts } from './resources';
+import { v2Writes, type V2HostFacts } from './resources';
 import { parseV2Stats } from './stats';
 import { isCgroupFrozen } from '../frozen';
 import { sleepMs } from '../../process/proc-info';
 
 /** How long freeze/thaw waits for every process to stop or go on. */
 const FREEZE_WAIT_MS = 10000;
-
-/**
- * Enabled for every container whatever its limits: without them the
- * cgroup has no memory.current or pids.current, and `events --stats` (and
- * containerd through it) would report a container using no memory and no
- * processes. runc enables every available controller for the same reason;
- * cpu usage needs none (cpu.stat is in every cgroup).
- */
-const ACCOUNTING_CONTROLLERS = ['memory', 'pids'];
 
 /** Loads the device program for `rules` on `dir` (real bpf(2) unless a test swaps it). */
 export type DeviceProgramApplier = (dir: string, rules: LinuxDeviceCgroup[]) => void;
@@ -41,26 +32,34 @@ export class V2Manager implements CgroupManager {
   }
 
   /**
-   * Enables in each ancestor (from the mount root down) the controllers the
-   * resources need. An ancestor holding processes refuses (the "no internal
-   * processes" rule): the write that needs the controller then names it.
+   * Enables in each ancestor (from the mount root down) every controller it
+   * offers, as runc does: a container then has memory.current, pids.current
+   * and io.stat whatever its limits (events --stats, and containerd through
+   * it, report them), and a later update finds its controller enabled. An
+   * ancestor holding processes refuses (the "no internal processes" rule):
+   * a write that needs the controller then names it.
    */
-  private enableControllers(wanted: string[]): void {
-    if (wanted.length === 0) return;
+  private enableControllers(): void {
     const levels: string[] = [];
     for (let at = dirname(this.dir); relative(this.mountRoot, at) !== '..' && at.startsWith(this.mountRoot); at = dirname(at)) {
       levels.unshift(at);
       if (at === this.mountRoot) break;
     }
     for (const level of levels) {
-      const available = new Set(readCgroupFile(`${level}/cgroup.controllers`).split(/\s+/).filter(Boolean));
       const enabled = new Set(readCgroupFile(`${level}/cgroup.subtree_control`).split(/\s+/).filter(Boolean));
-      const missing = wanted.filter((c) => available.has(c) && !enabled.has(c));
+      const missing = readCgroupFile(`${level}/cgroup.controllers`).split(/\s+/).filter((c) => c && !enabled.has(c));
       if (missing.length === 0) continue;
       try {
         writeCgroupFile(`${level}/cgroup.subtree_control`, missing.map((c) => `+${c}`).join(' '));
       } catch {
-        // see above: reported by the write that needed it
+        // all at once failed (one controller refused): each on its own, best effort
+        for (const c of missing) {
+          try {
+            writeCgroupFile(`${level}/cgroup.subtree_control`, `+${c}`);
+          } catch {
+            // see above: reported by the write that needed it
+          }
+        }
       }
     }
   }
@@ -70,7 +69,7 @@ export class V2Manager implements CgroupManager {
   }
 
   setResources(resources: LinuxResources, options: { skipDevices?: boolean } = {}): void {
-    this.enableControllers([...new Set([...ACCOUNTING_CONTROLLERS, ...v2ControllersFor(resources)])]);
+    this.enableControllers();
     const files = new Set(readdirSync(this.dir));
     const controllers = new Set(readCgroupFile(`${this.dir}/cgroup.controllers`).split(/\s+/).filter(Boolean));
     const writes = v2Writes(resources, { files, controllers, bfqPerDevice: bfqPerDevice(this.dir), usage: this.usage(), ...currentValues(this.dir, files) });
@@ -126,6 +125,11 @@ export class V2Manager implements CgroupManager {
       }
     }
     return parseV2Stats(files);
+  }
+
+  cpuLimit(): { quota: number; period: number } {
+    const [quota, period] = readCgroupFile(`${this.dir}/cpu.max`).trim().split(/\s+/);
+    return { quota: quota === 'max' ? -1 : Number(quota), period: Number(period) };
   }
 
   oomKills(): number {

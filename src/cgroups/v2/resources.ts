@@ -308,25 +308,3 @@ function pointerEscape(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-/** The v2 controllers the resources need enabled in the parent's cgroup.subtree_control. */
-export function v2ControllersFor(resources: LinuxResources): string[] {
-  const need = new Set<string>();
-  const m = resources.memory;
-  if (m && [m.limit, m.reservation, m.swap].some((v) => v !== undefined && v !== 0)) need.add('memory');
-  const c = resources.cpu;
-  if (c && [c.shares, c.quota, c.period, c.realtimePeriod, c.realtimeRuntime].some((v) => v !== undefined && v !== 0)) need.add('cpu');
-  if (c && (c.burst !== undefined || c.idle !== undefined)) need.add('cpu');
-  if (c?.cpus || c?.mems) need.add('cpuset');
-  if (resources.pids?.limit !== undefined) need.add('pids');
-  const b = resources.blockIO;
-  if (b && (b.weight || b.weightDevice?.length || b.throttleReadBpsDevice?.length || b.throttleWriteBpsDevice?.length || b.throttleReadIOPSDevice?.length || b.throttleWriteIOPSDevice?.length)) {
-    need.add('io');
-  }
-  if (resources.hugepageLimits?.length) need.add('hugetlb');
-  if (resources.rdma && Object.keys(resources.rdma).length > 0) need.add('rdma');
-  for (const key of Object.keys(resources.unified ?? {})) {
-    const controller = key.slice(0, key.indexOf('.'));
-    if (controller !== '' && controller !== 'cgroup') need.add(controller);
-  }
-  return [...need].sort();
-}
