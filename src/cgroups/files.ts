@@ -4,13 +4,24 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors';
 import type { CgroupWrite } from './types';
 
+/** A cgroup file the kernel refused: the message for the user, the errno name for callers that can recover. */
+export class CgroupWriteError extends UserError {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'CgroupWriteError';
+  }
+}
+
 export function writeCgroupFile(path: string, value: string, field?: string): void {
   try {
     writeFileSync(path, value);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     const what = `write ${JSON.stringify(value)} to ${path}: ${code}`;
-    throw new UserError(field ? `config.json: ${field}: ${what}` : what);
+    throw new CgroupWriteError(field ? `config.json: ${field}: ${what}` : what, code);
   }
 }
 

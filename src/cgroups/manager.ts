@@ -2,12 +2,13 @@
 // directory tsrun makes, or (--systemd-cgroup) a systemd scope whose cgroup
 // tsrun then configures through the same files.
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { LinuxResources, Spec } from '../spec/types';
 import { UserError } from '../errors';
 import type { CgroupManager, CgroupState } from './types';
 import { hostCgroupLayout, ownCgroups, parseProcCgroup } from './detect';
 import { resolveCgroupDirs } from './paths';
+import { CgroupWriteError, writeCgroupFile } from './files';
 import { V1Manager } from './v1/manager';
 import { V2Manager } from './v2/manager';
 import { applyV2DeviceRules } from './devices/apply-v2';
@@ -58,6 +59,26 @@ export function placeInCgroup(state: CgroupState, pid: number, resources: LinuxR
   cgroup.create();
   cgroup.addProcess(pid);
   cgroup.setResources(resources);
+}
+
+/**
+ * Puts an exec'd process (stage 1, still outside the container's cgroup
+ * namespace) in the container's cgroup. On v2 a container whose own programs
+ * made sub-cgroups and gave them controllers (systemd as its init moves
+ * itself to init.scope) may hold no process at its top: the kernel's "no
+ * internal processes" rule answers EBUSY, and the process joins the init's
+ * cgroup instead, as runc does.
+ */
+export function placeExecProcess(state: CgroupState, pid: number, initPid: number): void {
+  try {
+    openCgroup(state).addProcess(pid);
+  } catch (err) {
+    if (state.version !== 'v2' || !(err instanceof CgroupWriteError) || err.code !== 'EBUSY') throw err;
+    const initCgroup = parseProcCgroup(readFileSync(`/proc/${initPid}/cgroup`, 'utf8')).get('');
+    if (initCgroup === undefined) throw err;
+    const mount = hostCgroupLayout().unifiedMount ?? '/sys/fs/cgroup';
+    writeCgroupFile(join(mount, initCgroup, 'cgroup.procs'), String(pid));
+  }
 }
 
 /**

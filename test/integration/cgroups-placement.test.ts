@@ -129,6 +129,33 @@ describe('cgroups: placement', function () {
     assert.deepEqual(cgroupsOfProcess(r.stdout), roots, r.stdout);
   });
 
+  it('exec joins the container cgroup; on v2, once the init moved to a sub-cgroup and gave it the controllers (systemd does), the init cgroup', async () => {
+    // v2's "no internal processes" rule makes the container's top refuse
+    // processes (EBUSY) once its subtree_control is set: runc execs beside the
+    // init then. v1 has no such rule, and exec goes to the container's top.
+    const v2 = isCgroupV2();
+    const moveInit = v2
+      ? 'mkdir /sys/fs/cgroup/init && echo $$ > /sys/fs/cgroup/init/cgroup.procs && echo +pids > /sys/fs/cgroup/cgroup.subtree_control'
+      : 'mkdir /sys/fs/cgroup/pids/init && echo $$ > /sys/fs/cgroup/pids/init/cgroup.procs';
+    const bundle = s.bundle(['sh', '-c', `set -e; ${moveInit}; touch /moved; exec sleep 1000`], (spec) => {
+      const cgroupMount = spec.mounts!.find((m) => m.destination === '/sys/fs/cgroup')!;
+      cgroupMount.options = cgroupMount.options!.filter((o) => o !== 'ro').concat('rw');
+      spec.root!.readonly = false;
+    });
+    const id = s.id('cgplace');
+    s.create(id, bundle);
+    s.ok(['start', id]);
+    assert.ok(await waitFor(() => existsSync(`${bundle.rootfs}/moved`) || s.state(id).status === 'stopped', WAIT_MS));
+    assert.equal(existsSync(`${bundle.rootfs}/moved`), true, 'the init could not move itself to a sub-cgroup');
+    const r = s.exec(['exec', id, 'cat', '/proc/self/cgroup']);
+    assert.equal(r.status, 0, r.stderr);
+    const seen = cgroupsOfProcess(r.stdout);
+    if (v2) assert.equal(seen.get(''), '/init', r.stdout);
+    else assert.equal(seen.get('pids'), '/', r.stdout);
+    s.ok(['delete', '--force', id]);
+    assert.deepEqual(await cgroupLeftovers(id), []);
+  });
+
   it('a relative linux.cgroupsPath lands under our own cgroup (v1) or its parent (v2)', async () => {
     const id = s.id('cgplace');
     const parent = `tsrun-test-${process.pid}-${Date.now().toString(36)}`;
