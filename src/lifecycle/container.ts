@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXEC_FIFO_NAME, type ContainerRecord, type StateStore } from './store';
-import { isSameLiveProcess } from '../process/proc-info';
+import { isSameLiveProcess } from '../linux/proc-info';
 import { isCgroupFrozen } from '../cgroups/frozen';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';

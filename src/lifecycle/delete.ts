@@ -1,11 +1,11 @@
 // `delete`: remove a stopped container; with --force kill it first.
 import { UserError } from '../errors';
 import { sendSignal } from '../linux/signals';
-import { waitUntilGone } from '../process/proc-info';
+import { waitUntilGone } from '../linux/proc-info';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
-import { runLateHooks } from './late-hooks';
+import { runLateHooks } from '../hooks/late-hooks';
 import { unmountContainerRootfs } from './host-mounts';
 import { destroyCgroup, openCgroup } from '../cgroups/manager';
 import type { CgroupState } from '../cgroups/types';

@@ -14,11 +14,11 @@ import { prctlSet, PR_SET_CHILD_SUBREAPER, waitPid, waitPidAsync } from '../linu
 import { sendSignal } from '../linux/signals';
 import { getWindowSize } from '../linux/pty';
 import { placeExecProcess } from '../cgroups/manager';
-import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec-process';
-import { makeExecPlan, type ExecPlan } from '../process/exec-plan';
-import { spawnExecProcess } from '../process/exec-spawn';
-import { prepareExecTerminal, releaseExecTerminal } from '../process/exec-terminal';
-import { withSeccompListener } from '../process/seccomp-listener';
+import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec/process-args';
+import { makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
+import { spawnExecProcess } from '../process/exec/spawn';
+import { prepareExecTerminal, releaseExecTerminal } from '../process/exec/terminal';
+import { withSeccompListener } from '../process/setup/seccomp-listener';
 import { logWarning } from '../log/logger';
 import { Container } from './container';
 import { StateStore, writeFileAtomic } from './store';

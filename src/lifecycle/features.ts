@@ -3,8 +3,8 @@
 // versions, LSMs).
 import { CAPABILITIES } from '../linux/capability-names';
 import { OCI_VERSION } from '../spec/default-spec';
-import { SECCOMP_FEATURES } from '../process/seccomp-plan';
-import { hostLsms } from '../process/lsm';
+import { SECCOMP_FEATURES } from '../process/plan/seccomp';
+import { hostLsms } from '../linux/lsm';
 import { hostCgroupLayout } from '../cgroups/detect';
 
 const MOUNT_OPTIONS = [

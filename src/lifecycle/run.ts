@@ -8,7 +8,7 @@ import type { ContainerRecord } from './store';
 import { startContainer } from './start';
 import { deleteContainer } from './delete';
 import { ConsoleChannel, TerminalRelay } from './console-relay';
-import { checkConsoleSocket } from '../process/terminal';
+import { checkConsoleSocket } from '../process/setup/terminal';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;

@@ -1,10 +1,10 @@
 // `start`: release the created init through its exec fifo.
 import { UserError } from '../errors';
-import { releaseExecFifo } from '../process/exec-fifo-release';
+import { releaseExecFifo } from '../process/create/start-fifo-release';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
-import { runLateHooks } from './late-hooks';
+import { runLateHooks } from '../hooks/late-hooks';
 
 export async function startContainer(root: string, id: string): Promise<void> {
   const store = new StateStore(root);

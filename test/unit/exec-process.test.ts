@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommandArgs } from '../../src/cli/parse';
 import { execCommand } from '../../src/cli/commands/exec';
-import { mergeEnv, parseUser, processFromFile, processFromFlags, withAddedCapabilities, type ExecOverrides } from '../../src/process/exec-process';
+import { mergeEnv, parseUser, processFromFile, processFromFlags, withAddedCapabilities, type ExecOverrides } from '../../src/process/exec/process-args';
 import { defaultSpec } from '../../src/spec/default-spec';
 import type { Process } from '../../src/spec/types';
 

@@ -1,7 +1,7 @@
 // Which LSMs the host runs, from securityfs or, where the caller's mount
 // namespace has none (podman --uidmap), from the modules' sysfs files.
 import assert from 'node:assert/strict';
-import { checkLsmSupport, lsmsFrom } from '../../src/process/lsm';
+import { checkLsmSupport, lsmsFrom } from '../../src/linux/lsm';
 
 describe('LSM detection', () => {
   it("takes securityfs' list when there is one", () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onPinnedTarget, withMountLabel } from '../../src/process/mounts';
+import { onPinnedTarget, withMountLabel } from '../../src/process/rootfs/mounts';
 
 describe('pinned mount targets', () => {
   let dir: string;

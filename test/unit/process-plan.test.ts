@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { makePlan, hostIdsOfContainerRoot } from '../../src/process/plan';
-import { resolveCapabilities } from '../../src/process/security-plan';
-import { formatIdMap, formatTimeOffsets } from '../../src/process/id-mappings';
+import { makePlan, hostIdsOfContainerRoot } from '../../src/process/plan/container-plan';
+import { resolveCapabilities } from '../../src/process/plan/security';
+import { formatIdMap, formatTimeOffsets } from '../../src/process/create/id-mappings';
 import { defaultSpec } from '../../src/spec/default-spec';
 import type { Spec } from '../../src/spec/types';
 

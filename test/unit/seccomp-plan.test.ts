@@ -2,8 +2,8 @@
 // libseccomp: the program's return values, flags, the load point, and the
 // errors (with their JSON pointers) for what cannot be compiled.
 import assert from 'node:assert/strict';
-import { planSeccomp, type SeccompPlan } from '../../src/process/seccomp-plan';
-import { makePlan } from '../../src/process/plan';
+import { planSeccomp, type SeccompPlan } from '../../src/process/plan/seccomp';
+import { makePlan } from '../../src/process/plan/container-plan';
 import { FILTER_FLAG } from '../../src/linux/seccomp';
 import { defaultSpec } from '../../src/spec/default-spec';
 import type { LinuxSeccomp, Spec } from '../../src/spec/types';

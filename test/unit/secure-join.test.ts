@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { secureJoin } from '../../src/process/secure-join';
+import { secureJoin } from '../../src/process/rootfs/secure-join';
 
 describe('secureJoin', () => {
   let root: string;

@@ -1,12 +1,12 @@
 // What the parent decides before forking (crun's rule: the parent does the
 // thinking, the children only apply). Pure, so the ordering rules are unit-tested.
-import type { Spec } from '../spec/types';
-import type { NamespaceKind } from '../linux/namespaces';
-import { UserError } from '../errors';
-import type { CapabilitySets } from '../linux/capabilities';
-import { checkProcMounts, checkSysctls, lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security-plan';
-import { checkLsmSupport, hostLsms } from './lsm';
-import { planSeccomp, type SeccompPlan } from './seccomp-plan';
+import type { Spec } from '../../spec/types';
+import type { NamespaceKind } from '../../linux/namespaces';
+import { UserError } from '../../errors';
+import type { CapabilitySets } from '../../linux/capabilities';
+import { checkProcMounts, checkSysctls, lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security';
+import { checkLsmSupport, hostLsms } from '../../linux/lsm';
+import { planSeccomp, type SeccompPlan } from './seccomp';
 
 export interface ContainerPlan {
   id: string;

@@ -2,8 +2,8 @@
 // no_new_privs as the very last thing before execve, so that the fewest of
 // the runtime's own syscalls run under it; without no_new_privs loading needs
 // CAP_SYS_ADMIN, so before the capability drop.
-import type { ContainerPlan } from './plan';
-import { loadFilter } from '../linux/seccomp';
+import type { ContainerPlan } from '../plan/container-plan';
+import { loadFilter } from '../../linux/seccomp';
 import { sendListener } from './seccomp-listener';
 
 /** Init step before 'user and capabilities': the filter when there is no no_new_privs. */

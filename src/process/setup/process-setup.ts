@@ -1,14 +1,14 @@
 // Steps that make the container's program process what its `process` object
 // says, shared by the container init (init.ts) and an exec'd process
 // (exec-child.ts): both run them in a forked child, synchronously.
-import type { User } from '../spec/types';
-import type { CapabilitySets } from '../linux/capabilities';
-import { dropBoundingSet, keepCapsAcrossSetuid, setCapabilities } from '../linux/capabilities';
-import { setIds, setUmask } from '../linux/proc';
-import { setResourceLimit } from '../linux/rlimits';
-import { setIoPriority, setPersonality, setSchedulerAttributes } from '../linux/sched';
-import { logWarning } from '../log/logger';
-import type { ProcessAttributes, ResolvedRlimit } from './security-plan';
+import type { User } from '../../spec/types';
+import type { CapabilitySets } from '../../linux/capabilities';
+import { dropBoundingSet, keepCapsAcrossSetuid, setCapabilities } from '../../linux/capabilities';
+import { setIds, setUmask } from '../../linux/proc';
+import { setResourceLimit } from '../../linux/rlimits';
+import { setIoPriority, setPersonality, setSchedulerAttributes } from '../../linux/sched';
+import { logWarning } from '../../log/logger';
+import type { ProcessAttributes, ResolvedRlimit } from '../plan/security';
 
 export function applyProcessAttributes(attributes: ProcessAttributes): void {
   if (attributes.personality !== undefined) setPersonality(attributes.personality);

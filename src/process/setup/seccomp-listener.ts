@@ -4,13 +4,13 @@
 // with the runtime's own credentials, which a container's root in a user
 // namespace may not have, and invisible after pivot_root); the init inherits
 // the socket and sends on it once the filter is loaded.
-import { hostPidOfSelf } from './proc-info';
-import type { ContainerPlan } from './plan';
-import { connectUnix, sendFds } from '../linux/unix-socket';
-import { closeFd } from '../linux/fd';
-import { currentPid } from '../linux/proc';
-import { OCI_VERSION } from '../spec/default-spec';
-import { UserError } from '../errors';
+import { hostPidOfSelf } from '../../linux/proc-info';
+import type { ContainerPlan } from '../plan/container-plan';
+import { connectUnix, sendFds } from '../../linux/unix-socket';
+import { closeFd } from '../../linux/fd';
+import { currentPid } from '../../linux/proc';
+import { OCI_VERSION } from '../../spec/default-spec';
+import { UserError } from '../../errors';
 
 /**
  * What the hand-over needs of a container plan (create's, or exec's:

@@ -15,13 +15,13 @@
 //  - or, where the socket path is reachable, sendConsoleMaster(path, masterFd).
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { ContainerPlan } from './plan';
-import { UserError, SyscallError } from '../errors';
-import { closeFd, chownFd, dupTo, O_CLOEXEC, O_CREAT, O_WRONLY } from '../linux/fd';
-import { makeControllingTerminal, openPty, setWindowSize, type Pty } from '../linux/pty';
-import { connectUnix, sendFds } from '../linux/unix-socket';
-import { mountFs } from '../linux/mount';
-import { MS } from '../linux/mount-options';
+import type { ContainerPlan } from '../plan/container-plan';
+import { UserError, SyscallError } from '../../errors';
+import { closeFd, chownFd, dupTo, O_CLOEXEC, O_CREAT, O_WRONLY } from '../../linux/fd';
+import { makeControllingTerminal, openPty, setWindowSize, type Pty } from '../../linux/pty';
+import { connectUnix, sendFds } from '../../linux/unix-socket';
+import { mountFs } from '../../linux/mount';
+import { MS } from '../../linux/mount-options';
 
 /** runc sends the master's name with it; receivers (containerd, conmon) only use the descriptor. */
 const MASTER_NAME = '/dev/ptmx';

@@ -1,9 +1,9 @@
 // The last steps of the init: find the program, give the process a clean
 // slate (what Node left behind, DESIGN.md 1.5), and execve it.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { UserError } from '../errors';
-import { closeFromExcept, isOpen, setCloexec, setNonblocking } from '../linux/fd';
-import { changeDir, currentDir, resetSignals } from '../linux/proc';
+import { UserError } from '../../errors';
+import { closeFromExcept, isOpen, setCloexec, setNonblocking } from '../../linux/fd';
+import { changeDir, currentDir, resetSignals } from '../../linux/proc';
 
 /** Finds `name` the way execvp would, with the container's PATH; throws runc's words. */
 export function lookPath(name: string, env: string[]): string {

@@ -5,19 +5,11 @@
 // once it is inside the container's root (its /dev/ptmx is the container's
 // devpts). The master goes to --console-socket (detached: containerd's shim,
 // conmon) or, in the foreground, to the socketpair tsrun relays from.
-import type { Process } from '../spec/types';
-import { closeFd } from '../linux/fd';
-import { newSession } from '../linux/proc';
-import { checkConsoleSocket, connectConsoleSocket, setupTerminal } from './terminal';
-
-/** What the exec'd process needs to set its terminal up: the socket the pty master goes to. */
-export interface ExecTerminal {
-  socketFd: number;
-  /** For error messages ("console socket /x.sock"). */
-  describe: string;
-  /** The parent's copy is ours to close (a --console-socket connection), not the relay's. */
-  owned: boolean;
-}
+import type { Process } from '../../spec/types';
+import { closeFd } from '../../linux/fd';
+import { newSession } from '../../linux/proc';
+import { checkConsoleSocket, connectConsoleSocket, setupTerminal } from '../setup/terminal';
+import type { ExecTerminal } from '../plan/exec-plan';
 
 /**
  * In the parent, before forking; undefined when the process has no

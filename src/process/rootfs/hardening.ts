@@ -1,10 +1,10 @@
 // After the root switch: namespaced sysctls, read-only paths and masked
 // paths (in that order, as runc), inside the container's own /proc and /sys.
 import { writeFileSync } from 'node:fs';
-import type { Spec } from '../spec/types';
-import { mountFs } from '../linux/mount';
-import { MS } from '../linux/mount-options';
-import { SyscallError } from '../errors';
+import type { Spec } from '../../spec/types';
+import { mountFs } from '../../linux/mount';
+import { MS } from '../../linux/mount-options';
+import { SyscallError } from '../../errors';
 import { remountBind } from './mounts';
 
 export function applySysctls(sysctl: Record<string, string> = {}): void {

@@ -2,13 +2,13 @@
 // those given by path, then creating the rest, the user namespace first) and
 // forks the init, which is the first process of any new pid namespace.
 import { writeFileSync } from 'node:fs';
-import { joinNamespaceFd, unshareNamespaces } from '../linux/namespaces';
-import { becomeRootInNamespace, exitNow, prctlSet, PR_SET_DUMPABLE } from '../linux/proc';
-import { forkChild } from '../linux/fork';
-import { closeFd, openFd, O_CLOEXEC, O_RDONLY } from '../linux/fd';
-import type { ContainerPlan } from './plan';
-import { holdExecFifo } from './exec-fifo';
-import { MessageReader, runForkedChild, sendMessage, type ParentMessage, type SyncChannel } from './sync';
+import { joinNamespaceFd, unshareNamespaces } from '../../linux/namespaces';
+import { becomeRootInNamespace, exitNow, prctlSet, PR_SET_DUMPABLE } from '../../linux/proc';
+import { forkChild } from '../../linux/fork';
+import { closeFd, openFd, O_CLOEXEC, O_RDONLY } from '../../linux/fd';
+import type { ContainerPlan } from '../plan/container-plan';
+import { holdExecFifo } from './start-fifo';
+import { MessageReader, runForkedChild, sendMessage, type ParentMessage, type SyncChannel } from '../channel/sync';
 import { formatTimeOffsets } from './id-mappings';
 import { runInit } from './init';
 

@@ -1,8 +1,8 @@
 // The `start` side of the exec fifo, with Node's fs only: `start` then never
 // loads koffi.
 import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
-import { UserError } from '../errors';
-import { sleepMs } from './proc-info';
+import { UserError } from '../../errors';
+import { sleepMs } from '../../linux/proc-info';
 
 /**
  * Lets the created init go. `initAlive` is asked while no writer has

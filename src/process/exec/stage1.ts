@@ -3,14 +3,14 @@
 // files and root, joins every namespace but the mount one (user first), and
 // forks the process to exec: a pid or time namespace applies only to the
 // children of whoever joins it. It reports that process' pid and exits.
-import { joinNamespaceFd } from '../linux/namespaces';
-import { becomeRootInNamespace, exitNow } from '../linux/proc';
-import { forkChild } from '../linux/fork';
-import { closeFd, openFd, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY } from '../linux/fd';
-import type { ExecPlan } from './exec-plan';
-import { readProcStat } from './proc-info';
-import { MessageReader, runForkedChild, sendMessage, type ParentMessage, type SyncChannel } from './sync';
-import { runExecChild, type ContainerHandles } from './exec-child';
+import { joinNamespaceFd } from '../../linux/namespaces';
+import { becomeRootInNamespace, exitNow } from '../../linux/proc';
+import { forkChild } from '../../linux/fork';
+import { closeFd, openFd, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY } from '../../linux/fd';
+import type { ExecPlan } from '../plan/exec-plan';
+import { readProcStat } from '../../linux/proc-info';
+import { MessageReader, runForkedChild, sendMessage, type ParentMessage, type SyncChannel } from '../channel/sync';
+import { runExecChild, type ContainerHandles } from './child';
 
 /** Never returns: the process ends with _exit. */
 export function runExecStage1(plan: ExecPlan, channel: SyncChannel): never {

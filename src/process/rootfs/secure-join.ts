@@ -3,7 +3,7 @@
 // restarts at the rootfs, `..` stops at it), so a path from config.json or a
 // link in the image can never name a place on the host.
 import { lstatSync, readlinkSync } from 'node:fs';
-import { UserError } from '../errors';
+import { UserError } from '../../errors';
 
 const MAX_LINKS = 255;
 

@@ -3,8 +3,8 @@
 // architectures and flags are config errors naming the JSON pointer; a
 // syscall this architecture does not have is skipped with a warning, as runc
 // does, so one profile serves several kernels and architectures.
-import type { LinuxSeccomp, LinuxSyscall, Spec } from '../spec/types';
-import { ConfigError, SyscallError } from '../errors';
+import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../spec/types';
+import { ConfigError, SyscallError } from '../../errors';
 import {
   FILTER_FLAG,
   INSTRUCTION_BYTES,
@@ -23,7 +23,7 @@ import {
   scmpActTrace,
   SeccompFilter,
   type ArgComparison,
-} from '../linux/seccomp';
+} from '../../linux/seccomp';
 
 export interface SeccompPlan {
   /** Classic BPF (struct sock_filter, 8 bytes each) as libseccomp exported it. */

@@ -2,10 +2,10 @@
 // namespace: propagation, the rootfs bind, the config's mounts, /dev, then
 // pivot_root (or chroot with --no-pivot) and the read-only remount.
 import { readFileSync, mkdirSync } from 'node:fs';
-import type { Spec } from '../spec/types';
-import { mountFs, pivotRoot, changeRoot, unmount, MNT_DETACH } from '../linux/mount';
-import { changeDir } from '../linux/proc';
-import { MS, propagationFlag } from '../linux/mount-options';
+import type { Spec } from '../../spec/types';
+import { mountFs, pivotRoot, changeRoot, unmount, MNT_DETACH } from '../../linux/mount';
+import { changeDir } from '../../linux/proc';
+import { MS, propagationFlag } from '../../linux/mount-options';
 import { mountEntry, remountBind } from './mounts';
 import { createDevices, createDevLinks, devicesToCreate } from './devices';
 import { secureJoin } from './secure-join';

@@ -3,15 +3,23 @@
 // capabilities, rlimits and seccomp resolved, and which of the init's
 // namespaces differ from the runtime's and must be joined.
 import { statSync } from 'node:fs';
-import type { Process, Spec } from '../spec/types';
-import { PROC_NS_NAME, type NamespaceKind } from '../linux/namespaces';
-import type { CapabilitySets } from '../linux/capabilities';
-import { UserError } from '../errors';
-import { lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security-plan';
-import { checkLsmSupport } from './lsm';
-import { planSeccomp, type SeccompPlan } from './seccomp-plan';
-import type { ExecTerminal } from './exec-terminal';
-import type { CgroupState } from '../cgroups/types';
+import type { Process, Spec } from '../../spec/types';
+import { PROC_NS_NAME, type NamespaceKind } from '../../linux/namespaces';
+import type { CapabilitySets } from '../../linux/capabilities';
+import { UserError } from '../../errors';
+import { lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security';
+import { checkLsmSupport } from '../../linux/lsm';
+import { planSeccomp, type SeccompPlan } from './seccomp';
+import type { CgroupState } from '../../cgroups/types';
+
+/** What the exec'd process needs to set its terminal up: the socket the pty master goes to. */
+export interface ExecTerminal {
+  socketFd: number;
+  /** For error messages ("console socket /x.sock"). */
+  describe: string;
+  /** The parent's copy is ours to close (a --console-socket connection), not the relay's. */
+  owned: boolean;
+}
 
 export interface ExecPlan {
   id: string;

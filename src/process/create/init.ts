@@ -1,24 +1,24 @@
 // The container init: everything between fork and execve, as an explicit
 // ordered list of steps. Runs in the forked child, so only synchronous calls.
-import type { ContainerPlan } from './plan';
-import { bringLoopbackUp } from '../linux/net';
-import { changeDir, execProgram, exitNow, newSession, prctlSet, PR_SET_NO_NEW_PRIVS, setDomainname, setHostname } from '../linux/proc';
-import { writeFd } from '../linux/fd';
-import { prepareRootfs, switchRoot, finishRootfs } from './rootfs';
-import { hasCreateHooks, hookState } from './hook-points';
-import { runHooks } from '../hooks/run-hook';
-import { hostPidOfSelf } from './proc-info';
-import { currentPid } from '../linux/proc';
-import { holdExecFifo, waitForStart } from './exec-fifo';
-import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './exec';
-import { MessageReader, reportError, sendMessage, type ParentMessage } from './sync';
-import { setDumpable } from '../linux/sched';
-import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
-import { hardenRootfs } from './hardening';
-import { setExecLabels } from './lsm';
-import { loadSeccompBeforeCapabilityDrop, loadSeccompBeforeExec, seccompFdsToKeep } from './seccomp-load';
-import { noteHostPid } from './seccomp-listener';
-import { setupContainerTerminal } from './terminal';
+import type { ContainerPlan } from '../plan/container-plan';
+import { bringLoopbackUp } from '../../linux/net';
+import { changeDir, execProgram, exitNow, newSession, prctlSet, PR_SET_NO_NEW_PRIVS, setDomainname, setHostname } from '../../linux/proc';
+import { writeFd } from '../../linux/fd';
+import { prepareRootfs, switchRoot, finishRootfs } from '../rootfs/rootfs';
+import { hasCreateHooks, hookState } from '../../hooks/hook-points';
+import { runHooks } from '../../hooks/run-hook';
+import { hostPidOfSelf } from '../../linux/proc-info';
+import { currentPid } from '../../linux/proc';
+import { holdExecFifo, waitForStart } from './start-fifo';
+import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from '../setup/program';
+import { MessageReader, reportError, sendMessage, type ParentMessage } from '../channel/sync';
+import { setDumpable } from '../../linux/sched';
+import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from '../setup/process-setup';
+import { hardenRootfs } from '../rootfs/hardening';
+import { setExecLabels } from '../../linux/lsm';
+import { loadSeccompBeforeCapabilityDrop, loadSeccompBeforeExec, seccompFdsToKeep } from '../setup/seccomp-load';
+import { noteHostPid } from '../setup/seccomp-listener';
+import { setupContainerTerminal } from '../setup/terminal';
 
 interface InitState {
   fifoFd: number;

@@ -3,7 +3,7 @@
 // container's root, opened O_PATH before pivot_root and reopened through
 // /proc/self/fd afterwards, when its host path is out of sight. The `start`
 // side is in exec-fifo-release.ts, which needs no koffi.
-import { closeFd, makeFifo, openFd, writeFd, chownPath, O_CLOEXEC, O_PATH, O_WRONLY } from '../linux/fd';
+import { closeFd, makeFifo, openFd, writeFd, chownPath, O_CLOEXEC, O_PATH, O_WRONLY } from '../../linux/fd';
 
 export function createExecFifo(path: string, rootUid: number, rootGid: number): void {
   const previous = process.umask(0);

@@ -3,19 +3,19 @@
 // container). Runs in the forked child, so only synchronous calls. It says
 // nothing when all goes well: the report pipe is close-on-exec, so the
 // parent sees it close at execve; on a failure it sends one `error`.
-import type { ExecPlan } from './exec-plan';
-import { changeDirFd, execProgram, exitNow, prctlSet, PR_SET_NO_NEW_PRIVS } from '../linux/proc';
-import { changeRoot } from '../linux/mount';
-import { closeFd } from '../linux/fd';
-import { joinNamespaceFd } from '../linux/namespaces';
-import { setDumpable } from '../linux/sched';
-import { loadFilter } from '../linux/seccomp';
-import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './exec';
-import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
-import { setExecLabels } from './lsm';
-import { noteHostPid, sendListener } from './seccomp-listener';
-import { attachExecTerminal } from './exec-terminal';
-import { reportError } from './sync';
+import type { ExecPlan } from '../plan/exec-plan';
+import { changeDirFd, execProgram, exitNow, prctlSet, PR_SET_NO_NEW_PRIVS } from '../../linux/proc';
+import { changeRoot } from '../../linux/mount';
+import { closeFd } from '../../linux/fd';
+import { joinNamespaceFd } from '../../linux/namespaces';
+import { setDumpable } from '../../linux/sched';
+import { loadFilter } from '../../linux/seccomp';
+import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from '../setup/program';
+import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from '../setup/process-setup';
+import { setExecLabels } from '../../linux/lsm';
+import { noteHostPid, sendListener } from '../setup/seccomp-listener';
+import { attachExecTerminal } from './terminal';
+import { reportError } from '../channel/sync';
 
 /** Descriptors stage 1 opened before it entered any namespace (close-on-exec). */
 export interface ContainerHandles {

@@ -2,15 +2,15 @@
 // cgroup, let it go, and learn the exec'd process' pid. Returns once that
 // process has called execve (the report pipe closed without an error) or
 // throws the error it sent.
-import { forkChild } from '../linux/fork';
-import { closeFd } from '../linux/fd';
-import { waitPid, type WaitResult } from '../linux/proc';
-import { sendSignal } from '../linux/signals';
-import { UserError } from '../errors';
-import type { ExecPlan } from './exec-plan';
-import { runExecStage1 } from './exec-stage1';
-import { writeOomScoreAdj } from './spawn';
-import { MessageReader, openSyncChannel, sendMessage, type ChildMessage } from './sync';
+import { forkChild } from '../../linux/fork';
+import { closeFd } from '../../linux/fd';
+import { waitPid, type WaitResult } from '../../linux/proc';
+import { sendSignal } from '../../linux/signals';
+import { UserError } from '../../errors';
+import type { ExecPlan } from '../plan/exec-plan';
+import { runExecStage1 } from './stage1';
+import { writeOomScoreAdj } from '../create/spawn';
+import { MessageReader, openSyncChannel, sendMessage, type ChildMessage } from '../channel/sync';
 
 export interface ExecSpawnOptions {
   /** Puts stage 1 in the container's cgroup before it does anything; what it forks is born there. */

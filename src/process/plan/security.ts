@@ -3,12 +3,12 @@
 // config errors here, before anything is created.
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { LinuxCapabilities, POSIXRlimit, Spec } from '../spec/types';
-import { PER_LINUX, PER_LINUX32, type SchedAttr } from '../linux/sched';
-import { CAPABILITIES } from '../linux/capability-names';
-import type { CapabilitySets } from '../linux/capabilities';
-import { LINUX_RLIMITS } from '../spec/rlimits';
-import { ConfigError } from '../errors';
+import type { LinuxCapabilities, POSIXRlimit, Spec } from '../../spec/types';
+import { PER_LINUX, PER_LINUX32, type SchedAttr } from '../../linux/sched';
+import { CAPABILITIES } from '../../linux/capability-names';
+import type { CapabilitySets } from '../../linux/capabilities';
+import { LINUX_RLIMITS } from '../../spec/rlimits';
+import { ConfigError } from '../../errors';
 
 const SET_NAMES = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 

@@ -2,11 +2,11 @@
 // config's linux.devices, and the standard links (/dev/fd, stdio, ptmx).
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { LinuxDevice } from '../spec/types';
-import { chownPath, makeNode, S_IFBLK, S_IFCHR, S_IFIFO } from '../linux/fd';
-import { mountFs } from '../linux/mount';
-import { MS } from '../linux/mount-options';
-import { SyscallError } from '../errors';
+import type { LinuxDevice } from '../../spec/types';
+import { chownPath, makeNode, S_IFBLK, S_IFCHR, S_IFIFO } from '../../linux/fd';
+import { mountFs } from '../../linux/mount';
+import { MS } from '../../linux/mount-options';
+import { SyscallError } from '../../errors';
 import { secureJoin } from './secure-join';
 
 export const DEFAULT_DEVICES: LinuxDevice[] = [

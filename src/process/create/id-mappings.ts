@@ -1,8 +1,8 @@
 // Written by the parent for a stage-1 child that has just made a new user
 // namespace: uid_map, gid_map, and setgroups where the kernel demands it.
 import { writeFileSync } from 'node:fs';
-import type { LinuxIDMapping, Spec } from '../spec/types';
-import { effectiveUid } from '../linux/proc';
+import type { LinuxIDMapping, Spec } from '../../spec/types';
+import { effectiveUid } from '../../linux/proc';
 
 export function formatIdMap(maps: LinuxIDMapping[] = []): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');

@@ -2,13 +2,13 @@
 // container init, in its own mount namespace, before pivot_root).
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { Mount } from '../spec/types';
-import { mountFs, currentMountFlags } from '../linux/mount';
-import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } from '../linux/mount-options';
-import { SyscallError } from '../errors';
-import { closeFd, openFd, O_CLOEXEC, O_NOFOLLOW, O_PATH } from '../linux/fd';
+import type { Mount } from '../../spec/types';
+import { mountFs, currentMountFlags } from '../../linux/mount';
+import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } from '../../linux/mount-options';
+import { SyscallError } from '../../errors';
+import { closeFd, openFd, O_CLOEXEC, O_NOFOLLOW, O_PATH } from '../../linux/fd';
 import { secureJoin } from './secure-join';
-import { checkProcMount } from './security-plan';
+import { checkProcMount } from '../plan/security';
 
 export interface MountContext {
   rootfs: string;

@@ -3,12 +3,12 @@
 // process of a config.json, or the container's own process from its
 // config.json with runc's flags laid over it. Pure: no kernel calls.
 import { readFileSync } from 'node:fs';
-import type { LinuxCapabilities, Process, Spec } from '../spec/types';
-import { ConfigError, UserError } from '../errors';
-import { parseConfigText } from '../spec/load';
-import { assertSchemaValid } from '../spec/validate';
-import { checkSemantics } from '../spec/semantic';
-import { CAPABILITIES } from '../linux/capability-names';
+import type { LinuxCapabilities, Process, Spec } from '../../spec/types';
+import { ConfigError, UserError } from '../../errors';
+import { parseConfigText } from '../../spec/load';
+import { assertSchemaValid } from '../../spec/validate';
+import { checkSemantics } from '../../spec/semantic';
+import { CAPABILITIES } from '../../linux/capability-names';
 
 /** runc exec's flags that change the process (each absent one leaves the config's value). */
 export interface ExecOverrides {

@@ -1,15 +1,15 @@
 // The parent's side of making a container process: fork stage 1, answer its
 // requests, and return the init's pid once the init reports `ready`.
-import { forkChild } from '../linux/fork';
-import { closeFd } from '../linux/fd';
-import { waitPid, type WaitResult } from '../linux/proc';
-import { sendSignal } from '../linux/signals';
-import type { ContainerPlan } from './plan';
+import { forkChild } from '../../linux/fork';
+import { closeFd } from '../../linux/fd';
+import { waitPid, type WaitResult } from '../../linux/proc';
+import { sendSignal } from '../../linux/signals';
+import type { ContainerPlan } from '../plan/container-plan';
 import { writeIdMappings } from './id-mappings';
 import { runStage1 } from './stage1';
-import { MessageReader, openSyncChannel, sendMessage, type ChildMessage } from './sync';
-import { UserError } from '../errors';
-import { waitUntilGone } from './proc-info';
+import { MessageReader, openSyncChannel, sendMessage, type ChildMessage } from '../channel/sync';
+import { UserError } from '../../errors';
+import { waitUntilGone } from '../../linux/proc-info';
 import { writeFileSync } from 'node:fs';
 
 export interface SpawnCallbacks {

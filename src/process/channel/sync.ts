@@ -24,8 +24,8 @@
 //   0   | parent  | stage 1 | proceed              | the exec's stage 1 is in the container's cgroup
 //   1   | stage 1 | parent  | exec-forked {pid}    | the process to exec exists (pid in the parent's namespace)
 //   *   | process | parent  | error {message}      | it could not exec; end of file without one: it did
-import { makePipe, readFd, writeFd, closeFd } from '../linux/fd';
-import { exitNow } from '../linux/proc';
+import { makePipe, readFd, writeFd, closeFd } from '../../linux/fd';
+import { exitNow } from '../../linux/proc';
 
 export type ChildMessage =
   | { type: 'userns-created' }
