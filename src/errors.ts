@@ -33,3 +33,25 @@ export class SyscallError extends Error {
     this.name = 'SyscallError';
   }
 }
+
+/**
+ * A forked child's failure, rebuilt in the parent from its report
+ * (channel/reports.ts): `failure` is the error as the child had it (a
+ * SyscallError keeps its call, errno and subject; a ConfigError its
+ * pointer), `step` the named step it failed in, when it was in one.
+ */
+export class ChildError extends UserError {
+  constructor(
+    readonly verb: string,
+    readonly failure: Error,
+    readonly step?: string,
+  ) {
+    super(`${verb}: ${step === undefined ? '' : `step "${step}": `}${failure.message}`);
+    this.name = 'ChildError';
+  }
+}
+
+/** The one way to name a config.json field in an error: its JSON pointer and what is wrong. */
+export function configError(pointer: string, detail: string): ConfigError {
+  return new ConfigError('config.json', pointer, detail);
+}

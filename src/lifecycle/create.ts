@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig, resolveRootfs } from '../spec/load';
 import { OCI_VERSION } from '../spec/default-spec';
 import type { Spec } from '../spec/types';
-import { makePlan, hostIdsOfContainerRoot } from '../process/plan/container-plan';
+import { makePlan, hostIdsOfContainerRoot, containerSeccompOwner } from '../process/plan/container-plan';
 import { createExecFifo } from '../process/create/start-fifo';
 import { spawnContainerInit } from '../process/create/spawn';
 import { withSeccompListener } from '../process/setup/seccomp-listener';
@@ -96,7 +96,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);
-  const pid = withSeccompListener(plan, () =>
+  const pid = withSeccompListener(containerSeccompOwner(plan), () =>
     spawnContainerInit(plan, {
       placeStage1: (stage1) => placeInCgroup(cgroupState, stage1, resources, id),
       runRuntimeHooks: (initPid) => {

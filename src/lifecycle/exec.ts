@@ -15,7 +15,7 @@ import { sendSignal } from '../linux/signals';
 import { getWindowSize } from '../linux/pty';
 import { placeExecProcess } from '../cgroups/manager';
 import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec/process-args';
-import { makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
+import { execSeccompOwner, makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
 import { spawnExecProcess } from '../process/exec/spawn';
 import { prepareExecTerminal, releaseExecTerminal } from '../process/exec/terminal';
 import { withSeccompListener } from '../process/setup/seccomp-listener';
@@ -50,8 +50,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   prctlSet(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
   const forwarder = new SignalForwarder();
   // With a terminal and no console socket, the process sends its pty master here and tsrun relays it.
-  const channel = plan.process.terminal ? new ConsoleChannel() : undefined;
-  if (channel) plan.process.consoleSize = ownTerminalSize() ?? plan.process.consoleSize;
+  const config = plan.process.config;
+  const channel = config.terminal ? new ConsoleChannel() : undefined;
+  if (channel) config.consoleSize = ownTerminalSize() ?? config.consoleSize;
   let relay: TerminalRelay | undefined;
   try {
     const pid = startProcess(plan, opts, true, channel?.initEnd);
@@ -93,12 +94,12 @@ function planExec(opts: ExecOptions): ExecPlan {
 /** Forks the process into the container; returns its pid once it has exec'd. */
 function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?: number): number {
   const cgroup = plan.cgroup;
-  plan.terminal = prepareExecTerminal(plan.process, opts.consoleSocket, opts.detach, relayFd);
+  plan.terminal = prepareExecTerminal(plan.process.config, opts.consoleSocket, opts.detach, relayFd);
   try {
     const placeStage1 = (pid: number): void => {
       if (cgroup) placeExecProcess(cgroup, pid, plan.initPid);
     };
-    return withSeccompListener(plan, () => spawnExecProcess(plan, { placeStage1, reap }));
+    return withSeccompListener(execSeccompOwner(plan), () => spawnExecProcess(plan, { placeStage1, reap }));
   } finally {
     releaseExecTerminal(plan.terminal);
   }

@@ -172,8 +172,8 @@ describe('seccomp plan', () => {
     const base = { id: 'x', bundle: '/b', rootfs: '/b/rootfs', fifoPath: '/run/x/exec.fifo', noPivot: false, preserveFds: 0 };
     const without = defaultSpec();
     without.process!.terminal = false;
-    assert.equal('seccomp' in makePlan(without, base), false);
-    assert.ok(makePlan(specWith(deny(['mkdir'])), base).seccomp?.program.length);
+    assert.equal('seccomp' in makePlan(without, base).process, false);
+    assert.ok(makePlan(specWith(deny(['mkdir'])), base).process.seccomp?.program.length);
   });
 
   describe('errors name the JSON pointer', () => {

@@ -12,7 +12,7 @@
 //   3a  | init    | parent  | run-hooks            | mounts made, root not yet switched: run prestart/createRuntime
 //   3b  | parent  | init    | hooks-done           | they succeeded: run createContainer, switch root
 //   4   | init    | parent  | ready                | set up; about to block on the exec fifo
-//   *   | any     | parent  | error {message}      | set-up failed; the sender exits non-zero
+//   *   | any     | parent  | error {report}       | set-up failed (reports.ts: step, call, errno, path); the sender exits non-zero
 //
 // Step 1-2 happen only when the config asks for a new user namespace, 3a-3b
 // only when it has prestart, create* or startContainer hooks. Steps
@@ -23,9 +23,13 @@
 // `tsrun exec` uses the same pipes with its own two children:
 //   0   | parent  | stage 1 | proceed              | the exec's stage 1 is in the container's cgroup
 //   1   | stage 1 | parent  | exec-forked {pid}    | the process to exec exists (pid in the parent's namespace)
-//   *   | process | parent  | error {message}      | it could not exec; end of file without one: it did
+//   *   | process | parent  | error {report}       | it could not exec; end of file without one: it did
+//
+// readChildMessages() is the parent's one reader for both.
 import { makePipe, readFd, writeFd, closeFd } from '../../linux/fd';
 import { exitNow } from '../../linux/proc';
+import type { ChildError } from '../../errors';
+import { errorOf, reportOf, type ErrorReport } from './reports';
 
 export type ChildMessage =
   | { type: 'userns-created' }
@@ -33,7 +37,7 @@ export type ChildMessage =
   | { type: 'exec-forked'; pid: number }
   | { type: 'run-hooks' }
   | { type: 'ready' }
-  | { type: 'error'; message: string };
+  | { type: 'error'; report: ErrorReport };
 
 export type ParentMessage = { type: 'proceed' } | { type: 'mappings-written' } | { type: 'hooks-done' };
 
@@ -70,6 +74,11 @@ export class MessageReader<T> {
   }
 }
 
+/** In a child: the parent's next message must be `type`; anything else (or its end) fails with `otherwise`. */
+export function expectMessage(fromParent: MessageReader<ParentMessage>, type: ParentMessage['type'], otherwise: string): void {
+  if (fromParent.next()?.type !== type) throw new Error(otherwise);
+}
+
 export function sendMessage(fd: number, message: ChildMessage | ParentMessage): void {
   writeFd(fd, JSON.stringify(message) + '\n');
 }
@@ -78,10 +87,39 @@ export function closeChannelEnd(fds: number[]): void {
   for (const fd of fds) closeFd(fd);
 }
 
+export type ProgressMessage = Exclude<ChildMessage, { type: 'error' }>;
+
+/**
+ * The parent's reader of what its children send. Each message but `error`
+ * goes to `onMessage`, which returns true once it has what it waited for.
+ * The first `error` is rebuilt as the error it reports, named after `verb`;
+ * `drain` reads on to the end of the pipe after it (exec still needs the
+ * failed process' pid to reap it). `done` is false when every writer closed
+ * the pipe before onMessage was satisfied.
+ */
+export function readChildMessages(
+  fd: number,
+  verb: string,
+  onMessage: (message: ProgressMessage) => boolean,
+  options: { drain?: boolean } = {},
+): { done: boolean; error?: ChildError } {
+  const reader = new MessageReader<ChildMessage>(fd);
+  let error: ChildError | undefined;
+  for (let message = reader.next(); message !== null; message = reader.next()) {
+    if (message.type === 'error') {
+      error ??= errorOf(message.report, verb);
+      if (!options.drain) return { done: false, error };
+    } else if (onMessage(message)) {
+      return error === undefined ? { done: true } : { done: true, error };
+    }
+  }
+  return error === undefined ? { done: false } : { done: false, error };
+}
+
 /** Tells the parent why this child fails; a parent already gone is not an error. */
 export function reportError(fd: number, err: unknown): void {
   try {
-    sendMessage(fd, { type: 'error', message: (err as Error).message });
+    sendMessage(fd, { type: 'error', report: reportOf(err) });
   } catch {
     // the parent is gone; nothing to tell
   }

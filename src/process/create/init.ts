@@ -1,41 +1,38 @@
 // The container init: everything between fork and execve, as an explicit
-// ordered list of steps. Runs in the forked child, so only synchronous calls.
+// ordered list of named steps: the container's own (root filesystem, hooks,
+// terminal, hostname, hardening), then the process steps it shares with
+// `tsrun exec` (setup/steps.ts). Runs in the forked child, so only
+// synchronous calls.
 import type { ContainerPlan } from '../plan/container-plan';
+import { containerSeccompOwner } from '../plan/container-plan';
 import { bringLoopbackUp } from '../../linux/net';
-import { changeDir, execProgram, exitNow, newSession, prctlSet, PR_SET_NO_NEW_PRIVS, setDomainname, setHostname } from '../../linux/proc';
+import { changeDir, currentPid, exitNow, newSession, setDomainname, setHostname } from '../../linux/proc';
 import { writeFd } from '../../linux/fd';
+import { setDumpable } from '../../linux/sched';
+import { hostPidOfSelf } from '../../linux/proc-info';
 import { prepareRootfs, switchRoot, finishRootfs } from '../rootfs/rootfs';
+import { hardenRootfs } from '../rootfs/hardening';
 import { hasCreateHooks, hookState } from '../../hooks/hook-points';
 import { runHooks } from '../../hooks/run-hook';
-import { hostPidOfSelf } from '../../linux/proc-info';
-import { currentPid } from '../../linux/proc';
 import { holdExecFifo, waitForStart } from './start-fifo';
-import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from '../setup/program';
 import { MessageReader, reportError, sendMessage, type ParentMessage } from '../channel/sync';
-import { setDumpable } from '../../linux/sched';
-import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from '../setup/process-setup';
-import { hardenRootfs } from '../rootfs/hardening';
-import { setExecLabels } from '../../linux/lsm';
-import { loadSeccompBeforeCapabilityDrop, loadSeccompBeforeExec, seccompFdsToKeep } from '../setup/seccomp-load';
 import { noteHostPid } from '../setup/seccomp-listener';
 import { setupContainerTerminal } from '../setup/terminal';
+import { execProcess, newProcessSetup, processSteps, runSteps, type ProcessSetup, type Step } from '../setup/steps';
 
 interface InitState {
   fifoFd: number;
-  program: string;
-  env: string[];
   /** Where `ready`, `run-hooks` and errors go. */
   report: number;
   /** Messages from the parent (hooks-done). */
   fromParent: MessageReader<ParentMessage>;
   /** This process' pid as the runtime sees it (the hooks' state needs it). */
   hostPid: number;
+  setup: ProcessSetup;
 }
 
-type Step = [name: string, run: (plan: ContainerPlan, state: InitState) => void];
-
-/** Steps up to `ready`; a failure in any of them fails `create`. */
-const SETUP_STEPS: Step[] = [
+/** The container's own steps, before the process steps. */
+const CONTAINER_STEPS: Array<Step<ContainerPlan, InitState>> = [
   // First: a non-dumpable process cannot be reached through /proc by the
   // container (CVE-2019-5736); execve of the program ends it.
   ['not dumpable', () => setDumpable(false)],
@@ -43,7 +40,7 @@ const SETUP_STEPS: Step[] = [
   ['enter bundle', (plan) => changeDir(plan.bundle)],
   ['hold exec fifo', (plan, st) => (st.fifoFd = holdExecFifo(plan.fifoPath))],
   ['host pid', (_plan, st) => (st.hostPid = hostPidOfSelf() || currentPid())],
-  ['seccomp agent pid', (plan, st) => noteHostPid(plan, st.hostPid)],
+  ['seccomp agent pid', (plan, st) => noteHostPid(containerSeccompOwner(plan), st.hostPid)],
   ['loopback', (plan) => plan.create.includes('network') && bringLoopbackUp()],
   ['root filesystem', (plan) => prepareRootfs(plan)],
   ['create hooks', (plan, st) => runCreateHooks(plan, st)],
@@ -54,23 +51,10 @@ const SETUP_STEPS: Step[] = [
   ['hostname', (plan) => plan.spec.hostname !== undefined && setHostname(plan.spec.hostname)],
   ['domainname', (plan) => plan.spec.domainname !== undefined && setDomainname(plan.spec.domainname)],
   ['sysctl, read-only and masked paths', (plan) => hardenRootfs(plan.spec)],
-  ['personality, I/O priority, scheduler', (plan) => applyProcessAttributes(plan.attributes)],
-  ['rlimits', (plan) => applyRlimits(plan.rlimits)],
-  // Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop (runc's order).
-  ['seccomp without no_new_privs', (plan) => loadSeccompBeforeCapabilityDrop(plan)],
-  ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan.spec.process?.user, plan.capabilities, plan.lastCap)],
-  ['no new privileges', (plan) => plan.spec.process?.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
-  ['cwd', (plan) => enterWorkingDir(plan.spec.process?.cwd ?? '/', 'config.json: /process/cwd')],
-  ['find program', (plan, st) => findProgram(plan, st)],
-  ['LSM labels', (plan) => setExecLabels(plan.spec.process?.apparmorProfile, plan.spec.process?.selinuxLabel)],
 ];
 
-function findProgram(plan: ContainerPlan, st: InitState): void {
-  const proc = plan.spec.process;
-  if (!proc?.args?.length) throw new Error('config.json: /process/args: must not be empty');
-  st.env = withHome(proc.env ?? [], proc.user?.uid ?? 0);
-  st.program = lookPath(proc.args[0], st.env);
-}
+/** Every step up to `ready`, in order; a failure in any of them fails `create`. */
+export const INIT_STEPS: ReadonlyArray<Step<ContainerPlan, InitState>> = [...CONTAINER_STEPS, ...processSteps<ContainerPlan, InitState>()];
 
 /**
  * Between the mounts and the root switch: the parent runs prestart and
@@ -87,9 +71,11 @@ function runCreateHooks(plan: ContainerPlan, st: InitState): void {
 
 /** Never returns: ends in execve or _exit. */
 export function runInit(plan: ContainerPlan, report: number, fromParentFd: number): never {
-  const state: InitState = { fifoFd: -1, program: '', env: [], report, fromParent: new MessageReader<ParentMessage>(fromParentFd), hostPid: 0 };
+  // The agent is told `creating` for a filter loaded during create, `created` for one loaded at `start`.
+  const setup = newProcessSetup(plan.process, { owner: containerSeccompOwner(plan), early: 'creating', late: 'created' });
+  const state: InitState = { fifoFd: -1, report, fromParent: new MessageReader<ParentMessage>(fromParentFd), hostPid: 0, setup };
   try {
-    for (const [, run] of SETUP_STEPS) run(plan, state);
+    runSteps(INIT_STEPS, plan, state);
     sendMessage(report, { type: 'ready' });
   } catch (err) {
     reportError(report, err);
@@ -98,10 +84,9 @@ export function runInit(plan: ContainerPlan, report: number, fromParentFd: numbe
   try {
     waitForStart(state.fifoFd);
     runHooks('startContainer', plan.spec.hooks?.startContainer, hookState(plan, 'created', state.hostPid));
-    cleanProcessForExec(plan.preserveFds, seccompFdsToKeep(plan));
-    loadSeccompBeforeExec(plan);
-    execProgram(state.program, plan.spec.process?.args ?? [], state.env);
+    execProcess(setup);
   } catch (err) {
+    // After `ready` nobody reads the report pipe: the container's stderr is where this goes.
     try {
       writeFd(2, `tsrun: ${(err as Error).message}\n`);
     } catch {

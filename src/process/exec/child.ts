@@ -1,21 +1,19 @@
-// The exec'd process between fork and execve, as an ordered list of steps
-// (the container init's, init.ts, minus everything that builds the
-// container). Runs in the forked child, so only synchronous calls. It says
-// nothing when all goes well: the report pipe is close-on-exec, so the
-// parent sees it close at execve; on a failure it sends one `error`.
-import type { ExecPlan } from '../plan/exec-plan';
-import { changeDirFd, execProgram, exitNow, prctlSet, PR_SET_NO_NEW_PRIVS } from '../../linux/proc';
+// The exec'd process between fork and execve: its own steps (entering the
+// container's root, its terminal), then the process steps it shares with the
+// container init (setup/steps.ts). Runs in the forked child, so only
+// synchronous calls. It says nothing when all goes well: the report pipe is
+// close-on-exec, so the parent sees it close at execve; on a failure it
+// sends one `error`.
+import { changeDirFd, exitNow } from '../../linux/proc';
 import { changeRoot } from '../../linux/mount';
 import { closeFd } from '../../linux/fd';
 import { joinNamespaceFd } from '../../linux/namespaces';
 import { setDumpable } from '../../linux/sched';
-import { loadFilter } from '../../linux/seccomp';
-import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from '../setup/program';
-import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from '../setup/process-setup';
-import { setExecLabels } from '../../linux/lsm';
-import { noteHostPid, sendListener } from '../setup/seccomp-listener';
-import { attachExecTerminal } from './terminal';
+import { execSeccompOwner, type ExecPlan } from '../plan/exec-plan';
+import { noteHostPid } from '../setup/seccomp-listener';
+import { execProcess, newProcessSetup, processSteps, runSteps, type ProcessSetup, type Step } from '../setup/steps';
 import { reportError } from '../channel/sync';
+import { attachExecTerminal } from './terminal';
 
 /** Descriptors stage 1 opened before it entered any namespace (close-on-exec). */
 export interface ContainerHandles {
@@ -27,29 +25,19 @@ export interface ContainerHandles {
 
 interface ChildState {
   handles: ContainerHandles;
-  program: string;
-  env: string[];
+  setup: ProcessSetup;
 }
 
-type Step = [name: string, run: (plan: ExecPlan, state: ChildState) => void];
-
-const STEPS: Step[] = [
+/** Every step before execve, in order. */
+export const EXEC_STEPS: ReadonlyArray<Step<ExecPlan, ChildState>> = [
   // First: a non-dumpable process cannot be reached through /proc by the
   // container (CVE-2019-5736); execve of the program ends it.
   ['not dumpable', () => setDumpable(false)],
   // While the runtime's /proc is still the one mounted: the agent needs the host pid.
-  ['seccomp agent pid', (plan) => noteHostPid(plan)],
+  ['seccomp agent pid', (plan) => noteHostPid(execSeccompOwner(plan))],
   ['container root', (plan, st) => enterContainerRoot(plan, st.handles)],
-  ['terminal', (plan) => attachExecTerminal(plan.terminal, plan.process)],
-  ['personality, I/O priority, scheduler', (plan) => applyProcessAttributes(plan.attributes)],
-  ['rlimits', (plan) => applyRlimits(plan.rlimits)],
-  // Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop (runc's order).
-  ['seccomp without no_new_privs', (plan) => plan.seccomp && !plan.seccomp.loadLate && loadSeccomp(plan)],
-  ['user and capabilities', (plan) => switchUserKeepingCapabilities(plan.process.user, plan.capabilities, plan.lastCap)],
-  ['no new privileges', (plan) => plan.process.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
-  ['cwd', (plan) => enterWorkingDir(plan.process.cwd, 'exec: cwd')],
-  ['find program', (plan, st) => findProgram(plan, st)],
-  ['LSM labels', (plan) => setExecLabels(plan.process.apparmorProfile, plan.process.selinuxLabel)],
+  ['terminal', (plan) => attachExecTerminal(plan.terminal, plan.process.config)],
+  ...processSteps<ExecPlan, ChildState>(),
 ];
 
 /**
@@ -68,33 +56,15 @@ function enterContainerRoot(plan: ExecPlan, handles: ContainerHandles): void {
   closeFd(handles.rootFd);
 }
 
-function findProgram(plan: ExecPlan, st: ChildState): void {
-  const proc = plan.process;
-  if (!proc.args?.length) throw new Error('exec: process args must not be empty');
-  st.env = withHome(proc.env ?? [], proc.user?.uid ?? 0);
-  st.program = lookPath(proc.args[0], st.env);
-}
-
-function loadSeccomp(plan: ExecPlan): void {
-  const seccomp = plan.seccomp!;
-  const listener = loadFilter(seccomp.program, seccomp.flags);
-  if (seccomp.notify) sendListener(plan, listener, plan.containerStatus);
-}
-
-/** The descriptors the clean-up before execve leaves open: the report pipe, and the agent's socket for a late filter. */
-function fdsToKeep(plan: ExecPlan, report: number): number[] {
-  const agent = plan.seccomp?.loadLate ? plan.seccomp.notify?.socketFd : undefined;
-  return agent !== undefined && agent >= 0 ? [report, agent] : [report];
-}
-
 /** Never returns: ends in execve or _exit. */
 export function runExecChild(plan: ExecPlan, handles: ContainerHandles, report: number): never {
-  const state: ChildState = { handles, program: '', env: [] };
+  // An exec'd process' agent hears the container's status whenever its filter loads.
+  const agent = { owner: execSeccompOwner(plan), early: plan.containerStatus, late: plan.containerStatus };
+  const state: ChildState = { handles, setup: newProcessSetup(plan.process, agent) };
   try {
-    for (const [, run] of STEPS) run(plan, state);
-    cleanProcessForExec(plan.preserveFds, fdsToKeep(plan, report));
-    if (plan.seccomp?.loadLate) loadSeccomp(plan);
-    execProgram(state.program, plan.process.args ?? [], state.env);
+    runSteps(EXEC_STEPS, plan, state);
+    // The report pipe stays open to execve (close-on-exec): its closing tells the parent the exec happened.
+    execProcess(state.setup, [report]);
   } catch (err) {
     reportError(report, err);
   }

@@ -2,11 +2,11 @@
 // thinking, the children only apply). Pure, so the ordering rules are unit-tested.
 import type { Spec } from '../../spec/types';
 import type { NamespaceKind } from '../../linux/namespaces';
-import { UserError } from '../../errors';
-import type { CapabilitySets } from '../../linux/capabilities';
-import { checkProcMounts, checkSysctls, lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security';
-import { checkLsmSupport, hostLsms } from '../../linux/lsm';
-import { planSeccomp, type SeccompPlan } from './seccomp';
+import { configError } from '../../errors';
+import { checkProcMounts, checkSysctls } from './security';
+import { hostLsms } from '../../linux/lsm';
+import type { SeccompOwner } from './seccomp';
+import { planProcess, type ProcessPlan } from './process-plan';
 
 export interface ContainerPlan {
   id: string;
@@ -17,7 +17,8 @@ export interface ContainerPlan {
   rootfs: string;
   fifoPath: string;
   noPivot: boolean;
-  preserveFds: number;
+  /** The container's process (config.json's `process`), as exec's plan has its own. */
+  process: ProcessPlan;
   /** Namespaces joined by path, in the order they must be joined (user first). */
   join: Array<{ kind: NamespaceKind; path: string }>;
   /** Namespaces created new, user excluded (it is made first, on its own). */
@@ -32,13 +33,6 @@ export interface ContainerPlan {
   hasMountNamespace: boolean;
   /** linux.mountLabel when the host runs SELinux; ignored otherwise, as runc does. */
   mountLabel?: string;
-  capabilities?: CapabilitySets;
-  lastCap: number;
-  rlimits: ResolvedRlimit[];
-  /** personality, I/O priority, scheduler, oom_score_adj as numbers. */
-  attributes: ProcessAttributes;
-  /** linux.seccomp compiled to BPF; absent without one. */
-  seccomp?: SeccompPlan;
   /**
    * With process.terminal: the connected socket (inherited through the forks)
    * that the init sends the pty master on, and what it leads to, for errors.
@@ -69,33 +63,31 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
   const kinds = new Set(namespaces.map((ns) => ns.type));
   const hasMountNamespace = kinds.has('mount');
   if (!hasMountNamespace && ((spec.linux?.maskedPaths ?? []).length > 0 || (spec.linux?.readonlyPaths ?? []).length > 0)) {
-    throw new UserError('config.json: /linux/maskedPaths: masked and read-only paths need a mount namespace');
+    throw configError('/linux/maskedPaths', 'masked and read-only paths need a mount namespace');
   }
   if ((spec.hostname || spec.domainname) && !kinds.has('uts')) {
-    throw new UserError(`config.json: /${spec.hostname ? 'hostname' : 'domainname'}: setting it needs a uts namespace`);
+    throw configError(`/${spec.hostname ? 'hostname' : 'domainname'}`, 'setting it needs a uts namespace');
   }
   checkSysctls(spec.linux?.sysctl, kinds);
   checkProcMounts(spec.mounts);
-  checkLsmSupport(spec.process?.apparmorProfile, spec.process?.selinuxLabel);
-  const { warn, ...rest } = options;
-  const lastCap = lastCapability();
-  const seccomp = planSeccomp(spec, warn ?? (() => undefined));
+  const { warn, preserveFds, ...rest } = options;
   return {
     ...rest,
     spec,
     noPivot: options.noPivot || !hasMountNamespace,
-    capabilities: resolveCapabilities(spec.process?.capabilities, lastCap, warn ?? (() => undefined)),
-    lastCap,
-    rlimits: resolveRlimits(spec.process?.rlimits),
-    attributes: resolveProcessAttributes(spec),
+    process: planProcess(spec, { origin: 'config', preserveFds, warn: warn ?? (() => undefined) }),
     join,
     create: fresh.filter((k) => k !== 'user'),
     newUserNamespace: fresh.includes('user'),
     inUserNamespace: kinds.has('user'),
     hasMountNamespace,
     mountLabel: hostLsms().includes('selinux') ? spec.linux?.mountLabel : undefined,
-    ...(seccomp && { seccomp }),
   };
+}
+
+/** The container as its seccomp agent is told about it. */
+export function containerSeccompOwner(plan: ContainerPlan): SeccompOwner {
+  return { id: plan.id, bundle: plan.bundle, spec: plan.spec, seccomp: plan.process.seccomp };
 }
 
 /** The host uid and gid that the container's root maps to (the exec fifo's owner). */

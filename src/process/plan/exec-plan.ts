@@ -5,11 +5,9 @@
 import { statSync } from 'node:fs';
 import type { Process, Spec } from '../../spec/types';
 import { PROC_NS_NAME, type NamespaceKind } from '../../linux/namespaces';
-import type { CapabilitySets } from '../../linux/capabilities';
 import { UserError } from '../../errors';
-import { lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security';
-import { checkLsmSupport } from '../../linux/lsm';
-import { planSeccomp, type SeccompPlan } from './seccomp';
+import { planProcess, type ProcessPlan } from './process-plan';
+import type { SeccompOwner } from './seccomp';
 import type { CgroupState } from '../../cgroups/types';
 
 /** What the exec'd process needs to set its terminal up: the socket the pty master goes to. */
@@ -26,7 +24,8 @@ export interface ExecPlan {
   bundle: string;
   /** The container's config with `process` replaced by the exec'd one (seccomp and the agent read it). */
   spec: Spec;
-  process: Process;
+  /** The process to start, planned as the container's own is. */
+  process: ProcessPlan;
   /** The container's init: its namespaces and root are entered through /proc/<pid>. */
   initPid: number;
   /** Checked once the namespace files are open, so a reused pid is never entered. */
@@ -40,12 +39,6 @@ export interface ExecPlan {
   mountNamespace?: string;
   /** /proc/<init>/root, opened before the namespaces are entered. */
   rootPath: string;
-  preserveFds: number;
-  capabilities?: CapabilitySets;
-  lastCap: number;
-  rlimits: ResolvedRlimit[];
-  attributes: ProcessAttributes;
-  seccomp?: SeccompPlan;
   /** The container's status as a seccomp agent is told it. */
   containerStatus: 'created' | 'running';
   terminal?: ExecTerminal;
@@ -64,29 +57,26 @@ export interface ExecTarget {
 
 export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, options: { preserveFds: number; warn: (msg: string) => void }): ExecPlan {
   const withProcess: Spec = { ...spec, process: proc };
-  checkLsmSupport(proc.apparmorProfile, proc.selinuxLabel);
-  const lastCap = lastCapability();
-  const seccomp = planSeccomp(withProcess, options.warn);
+  const process = planProcess(withProcess, { origin: 'exec', preserveFds: options.preserveFds, warn: options.warn });
   const namespaces = namespacesToJoin(target.initPid);
   return {
     id: target.id,
     bundle: target.bundle,
     spec: withProcess,
-    process: proc,
+    process,
     initPid: target.initPid,
     initStartTime: target.initStartTime,
     join: namespaces.join,
     ...(namespaces.mount && { mountNamespace: namespaces.mount }),
     rootPath: `/proc/${target.initPid}/root`,
-    preserveFds: options.preserveFds,
-    capabilities: resolveCapabilities(proc.capabilities, lastCap, options.warn),
-    lastCap,
-    rlimits: resolveRlimits(proc.rlimits),
-    attributes: resolveProcessAttributes(withProcess),
-    ...(seccomp && { seccomp }),
     containerStatus: target.status === 'created' ? 'created' : 'running',
     ...(target.cgroup && { cgroup: target.cgroup }),
   };
+}
+
+/** The container as the exec'd process' seccomp agent is told about it (the init's pid, as runc). */
+export function execSeccompOwner(plan: ExecPlan): SeccompOwner {
+  return { id: plan.id, bundle: plan.bundle, spec: plan.spec, seccomp: plan.process.seccomp, initPid: plan.initPid };
 }
 
 /** User first: once in the container's user namespace, the others (owned by it) may be joined. */

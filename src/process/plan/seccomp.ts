@@ -25,6 +25,20 @@ import {
   type ArgComparison,
 } from '../../linux/seccomp';
 
+/**
+ * What the listener hand-over needs of a plan (create's, or exec's, whose
+ * initPid is the container's pid in the state while the top-level pid is
+ * the exec'd process', as runc sends them).
+ */
+export interface SeccompOwner {
+  id: string;
+  bundle: string;
+  spec: Pick<Spec, 'ociVersion' | 'annotations'>;
+  /** The process plan's filter (the same object: the agent's socket is recorded in it); a key always present, so no other plan passes for an owner. */
+  seccomp: SeccompPlan | undefined;
+  initPid?: number;
+}
+
 export interface SeccompPlan {
   /** Classic BPF (struct sock_filter, 8 bytes each) as libseccomp exported it. */
   program: Buffer;

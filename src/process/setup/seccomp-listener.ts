@@ -5,19 +5,14 @@
 // namespace may not have, and invisible after pivot_root); the init inherits
 // the socket and sends on it once the filter is loaded.
 import { hostPidOfSelf } from '../../linux/proc-info';
-import type { ContainerPlan } from '../plan/container-plan';
+import type { SeccompOwner } from '../plan/seccomp';
 import { connectUnix, sendFds } from '../../linux/unix-socket';
 import { closeFd } from '../../linux/fd';
 import { currentPid } from '../../linux/proc';
 import { OCI_VERSION } from '../../spec/default-spec';
 import { UserError } from '../../errors';
 
-/**
- * What the hand-over needs of a container plan (create's, or exec's:
- * exec-plan.ts, whose initPid is the container's pid in the state while the
- * top-level pid is the exec'd process', as runc sends them).
- */
-export type SeccompOwner = Pick<ContainerPlan, 'id' | 'bundle' | 'spec' | 'seccomp'> & { initPid?: number };
+export type { SeccompOwner };
 
 /**
  * Runs `fork` (which forks the init) with the agent's socket connected and

@@ -1,29 +1,47 @@
-// Loading the compiled filter in the init, at runc's points: with
+// Loading the compiled filter in the process, at runc's points: with
 // no_new_privs as the very last thing before execve, so that the fewest of
 // the runtime's own syscalls run under it; without no_new_privs loading needs
 // CAP_SYS_ADMIN, so before the capability drop.
-import type { ContainerPlan } from '../plan/container-plan';
 import { loadFilter } from '../../linux/seccomp';
-import { sendListener } from './seccomp-listener';
+import { sendListener, type SeccompOwner } from './seccomp-listener';
+import type { ProcessPlan } from '../plan/process-plan';
 
-/** Init step before 'user and capabilities': the filter when there is no no_new_privs. */
-export function loadSeccompBeforeCapabilityDrop(plan: ContainerPlan): void {
-  if (plan.seccomp && !plan.seccomp.loadLate) load(plan, 'creating');
+type AgentStatus = 'creating' | 'created' | 'running';
+
+/**
+ * What a seccomp agent is told when the filter is loaded: whose container,
+ * and its status then (the init loads before `start`: creating, or created
+ * at the last moment; an exec'd process: the container's status).
+ */
+export interface SeccompAgentView {
+  owner: SeccompOwner;
+  early: AgentStatus;
+  late: AgentStatus;
 }
 
-/** After the exec fifo wait and the fd clean-up: the filter when no_new_privs is set. */
-export function loadSeccompBeforeExec(plan: ContainerPlan): void {
-  if (plan.seccomp?.loadLate) load(plan, 'created');
+interface Loading {
+  process: ProcessPlan;
+  agent: SeccompAgentView;
 }
 
-/** The descriptors the fd clean-up before execve must leave open for loadSeccompBeforeExec. */
-export function seccompFdsToKeep(plan: ContainerPlan): number[] {
-  const fd = plan.seccomp?.loadLate ? plan.seccomp.notify?.socketFd : undefined;
+/** The step before 'user and capabilities': the filter when there is no no_new_privs. */
+export function loadSeccompEarly(s: Loading): void {
+  if (s.process.seccomp && !s.process.seccomp.loadLate) load(s, s.agent.early);
+}
+
+/** After the descriptor clean-up, before execve: the filter when no_new_privs is set. */
+export function loadSeccompLate(s: Loading): void {
+  if (s.process.seccomp?.loadLate) load(s, s.agent.late);
+}
+
+/** The descriptors the clean-up before execve must leave open for loadSeccompLate. */
+export function seccompFdsToKeep(process: ProcessPlan): number[] {
+  const fd = process.seccomp?.loadLate ? process.seccomp.notify?.socketFd : undefined;
   return fd !== undefined && fd >= 0 ? [fd] : [];
 }
 
-function load(plan: ContainerPlan, status: 'creating' | 'created'): void {
-  const seccomp = plan.seccomp!;
+function load(s: Loading, status: AgentStatus): void {
+  const seccomp = s.process.seccomp!;
   const listener = loadFilter(seccomp.program, seccomp.flags);
-  if (seccomp.notify) sendListener(plan, listener, status);
+  if (seccomp.notify) sendListener(s.agent.owner, listener, status);
 }

@@ -1,0 +1,75 @@
+// The final steps of a process, from its attributes to execve: one ordered
+// list, run by the container init after the root filesystem is ready
+// (create/init.ts) and by `tsrun exec`'s child once it is in the container
+// (exec/child.ts). Each pipeline puts its own steps before these; every step
+// has a name, and a failure is reported with it.
+import { execProgram, prctlSet, PR_SET_NO_NEW_PRIVS } from '../../linux/proc';
+import { setExecLabels } from '../../linux/lsm';
+import { UserError } from '../../errors';
+import { StepFailure } from '../channel/reports';
+import { processField, type ProcessPlan } from '../plan/process-plan';
+import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './program';
+import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
+import { loadSeccompEarly, loadSeccompLate, seccompFdsToKeep, type SeccompAgentView } from './seccomp-load';
+
+export type Step<P, S> = readonly [name: string, run: (plan: P, state: S) => void];
+
+/** Runs `steps` in order; a failure carries the name of the step it happened in. */
+export function runSteps<P, S>(steps: ReadonlyArray<Step<P, S>>, plan: P, state: S): void {
+  for (const [name, run] of steps) {
+    try {
+      run(plan, state);
+    } catch (err) {
+      throw new StepFailure(name, err);
+    }
+  }
+}
+
+/** What the final steps work on: the process plan, and what they find on the way. */
+export interface ProcessSetup {
+  process: ProcessPlan;
+  /** Whose process the seccomp agent is told about, and the container status it hears. */
+  agent: SeccompAgentView;
+  program: string;
+  env: string[];
+}
+
+export const PROCESS_STEPS: ReadonlyArray<Step<ProcessSetup, void>> = [
+  ['personality, I/O priority, scheduler', (s) => applyProcessAttributes(s.process.attributes)],
+  ['rlimits', (s) => applyRlimits(s.process.rlimits)],
+  // Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop (runc's order).
+  ['seccomp without no_new_privs', (s) => loadSeccompEarly(s)],
+  ['user and capabilities', (s) => switchUserKeepingCapabilities(s.process.config.user, s.process.capabilities, s.process.lastCap)],
+  ['no new privileges', (s) => s.process.config.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
+  ['cwd', (s) => enterWorkingDir(s.process.config.cwd ?? '/', processField(s.process.origin, 'cwd'))],
+  ['find program', (s) => findProgram(s)],
+  ['LSM labels', (s) => setExecLabels(s.process.config.apparmorProfile, s.process.config.selinuxLabel)],
+];
+
+/** The final steps as steps of a pipeline whose state holds the ProcessSetup. */
+export function processSteps<P, S extends { setup: ProcessSetup }>(): Array<Step<P, S>> {
+  return PROCESS_STEPS.map(([name, run]): Step<P, S> => [name, (_plan, state) => run(state.setup)]);
+}
+
+export function newProcessSetup(process: ProcessPlan, agent: SeccompAgentView): ProcessSetup {
+  return { process, agent, program: '', env: [] };
+}
+
+function findProgram(s: ProcessSetup): void {
+  const config = s.process.config;
+  if (!config.args?.length) throw new UserError(`${processField(s.process.origin, 'args')}: must not be empty`);
+  s.env = withHome(config.env ?? [], config.user?.uid ?? 0);
+  s.program = lookPath(config.args[0], s.env);
+}
+
+/**
+ * The last moves, after the pipeline's own wait (the init's for `start`):
+ * stdio and signals as the program expects them, every other descriptor
+ * closed but the preserved ones and `keep`, the seccomp filter that must
+ * come last, then execve. Returns only by throwing.
+ */
+export function execProcess(s: ProcessSetup, keep: number[] = []): never {
+  cleanProcessForExec(s.process.preserveFds, [...keep, ...seccompFdsToKeep(s.process)]);
+  loadSeccompLate(s);
+  return execProgram(s.program, s.process.config.args ?? [], s.env);
+}
