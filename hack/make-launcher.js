@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes bin/tsrun: a launcher that execs this node, by absolute path, with
-// the flags tsrun's fork model needs (DESIGN.md 1.3). Callers such as podman
+// the flags tsrun's fork model needs (docs/architecture.md §6.4). Callers such as podman
 // run the runtime with no PATH, so `#!/usr/bin/env node` would not do.
 'use strict';
 const fs = require('node:fs');

@@ -1,5 +1,5 @@
 // Forking a Node process so that the child can go on running JavaScript.
-// DESIGN.md section 1 has the measurements behind each rule here:
+// docs/architecture.md §6 has the measurements behind each rule here:
 //  - V8 marks its heap MADV_DONTFORK, so every mapping is flipped to
 //    MADV_DOFORK before fork() or the child has no heap;
 //  - a GC during that pass can map new DONTFORK pages, so after fork() the

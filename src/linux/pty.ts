@@ -1,7 +1,7 @@
 // Pseudo-terminals: the ptmx/devpts ioctls behind grantpt/unlockpt/ptsname,
 // TIOCGPTPEER, the controlling terminal and the window size. Request numbers
 // are the asm-generic ones, the same on x86_64 and arm64. ioctl is variadic:
-// every extra argument's type is spelled out at the call (DESIGN.md 1.8).
+// every extra argument's type is spelled out at the call (docs/architecture.md §6.8).
 import { check, libc, lastErrno, syscallError } from './libc';
 import { closeFd, openFd, O_CLOEXEC, O_RDWR } from './fd';
 

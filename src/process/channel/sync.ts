@@ -126,7 +126,7 @@ export function reportError(fd: number, err: unknown): void {
 }
 
 /**
- * The body of a forked child (DESIGN.md 1.7: no exception may escape a
+ * The body of a forked child (docs/architecture.md §6.7: no exception may escape a
  * fork): a throw is reported as `error`, and the child ends with _exit.
  */
 export function runForkedChild(report: number, body: () => void): never {

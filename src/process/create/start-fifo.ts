@@ -1,8 +1,8 @@
 // The exec fifo: the created init blocks opening it for writing until
-// `tsrun start` opens it for reading. DESIGN.md 1.9: mode 0622, owned by the
+// `tsrun start` opens it for reading. docs/architecture.md §6.9: mode 0622, owned by the
 // container's root, opened O_PATH before pivot_root and reopened through
 // /proc/self/fd afterwards, when its host path is out of sight. The `start`
-// side is in exec-fifo-release.ts, which needs no koffi.
+// side is in start-fifo-release.ts, which needs no koffi.
 import { closeFd, makeFifo, openFd, writeFd, chownPath, O_CLOEXEC, O_PATH, O_WRONLY } from '../../linux/fd';
 
 export function createExecFifo(path: string, rootUid: number, rootGid: number): void {

@@ -1,5 +1,5 @@
 // TERMINAL HOOK for `tsrun exec --tty`: the one place where an exec'd
-// process gets a pty (terminal.ts does the work, as for the container init).
+// process gets a pty (setup/terminal.ts does the work, as for the container init).
 // The parent calls prepareExecTerminal() before forking and
 // releaseExecTerminal() after; the exec'd process calls attachExecTerminal()
 // once it is inside the container's root (its /dev/ptmx is the container's

@@ -1,6 +1,6 @@
 // Steps that make the container's program process what its `process` object
-// says, shared by the container init (init.ts) and an exec'd process
-// (exec-child.ts): both run them in a forked child, synchronously.
+// says, for the process steps (steps.ts) the container init and an exec'd
+// process both run in a forked child, synchronously.
 import type { User } from '../../spec/types';
 import type { CapabilitySets } from '../../linux/capabilities';
 import { dropBoundingSet, keepCapsAcrossSetuid, setCapabilities } from '../../linux/capabilities';

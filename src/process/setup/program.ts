@@ -1,5 +1,5 @@
 // The last steps of the init: find the program, give the process a clean
-// slate (what Node left behind, DESIGN.md 1.5), and execve it.
+// slate (what Node left behind, docs/architecture.md §6.6), and execve it.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { UserError } from '../../errors';
 import { closeFromExcept, isOpen, setCloexec, setNonblocking } from '../../linux/fd';
