@@ -1,8 +1,11 @@
-// The shape shared by every cgroup implementation (v1, v2; a systemd scope
-// is a v1 or v2 cgroup that systemd made).
-// Lifecycle code sees only CgroupManager; which one it gets is decided at
-// run time from the host (see detect.ts) and saved in the container state,
-// because kill/delete/ps arrive without the flags that created it.
+// The two shapes of a container's cgroup. CgroupManager: its files, v1 or
+// v2 (a systemd scope is a v1 or v2 cgroup that systemd made, written
+// through the same files). ContainerCgroup: its lifecycle, which differs by
+// driver (cgroupfs v1, cgroupfs v2, systemd). Lifecycle code sees only
+// these; which implementation it gets is decided from the host (see
+// detect.ts) and the --systemd-cgroup flag at create, and saved in the
+// container state, because kill/delete/ps arrive without the flags that
+// created it (see manager.ts, the one factory).
 import type { LinuxResources } from '../spec/types';
 
 export type CgroupVersion = 'v1' | 'v2';
@@ -26,13 +29,19 @@ export interface CgroupState {
   paths: Record<string, string>;
   /** The directory above (tsrun/ for the default path) is removed with the last container in it. */
   removeEmptyParent?: boolean;
-  /**
-   * --systemd-cgroup: the scope unit holding the container, and its slice.
-   * `started` once systemd has made it: before that the unit name and the
-   * directories may belong to someone else (a failed create must not stop
-   * another container's scope of the same name).
-   */
-  systemd?: { unit: string; slice: string; started?: boolean };
+  /** --systemd-cgroup: the scope unit holding the container. */
+  systemd?: SystemdScopeState;
+}
+
+/**
+ * The scope unit and its slice. `started` once systemd has made it: before
+ * that the unit name and the directories may belong to someone else (a
+ * failed create must not stop another container's scope of the same name).
+ */
+export interface SystemdScopeState {
+  unit: string;
+  slice: string;
+  started?: boolean;
 }
 
 export interface CgroupStats {
@@ -76,9 +85,35 @@ export interface CgroupManager {
   /** The cpu bandwidth limit in force (quota -1: none), in microseconds. */
   cpuLimit(): { quota: number; period: number };
   /** How many processes the OOM killer has killed in the cgroup so far. */
-
   oomKills(): number;
   /** Removes the directories; the cgroup must be empty. */
   destroy(): void;
   state(): CgroupState;
+}
+
+/**
+ * A container's cgroup from create to delete, as one driver keeps it. The
+ * steps are those of the lifecycle, not of the files: a driver may have
+ * nothing to do at one (a systemd scope cannot exist before its process)
+ * and more at another (the unit's properties, its stop).
+ */
+export interface ContainerCgroup {
+  /**
+   * What the container state records; a driver updates it in place as it
+   * learns more (a scope's real paths, that it started), so the record and
+   * create's undo steps, holding the same object, see it.
+   */
+  readonly state: CgroupState;
+  /** The cgroup's files as they are now (after placeInit, for a scope). */
+  files(): CgroupManager;
+  /** Before the init exists: make and configure what can be. */
+  prepare(resources: LinuxResources): void;
+  /** Puts stage 1 of the init (which waits for us) of container `id` in the cgroup, finishing what prepare could not. */
+  placeInit(pid: number, resources: LinuxResources, id: string): void;
+  /** Puts an exec'd process (stage 1, still outside the cgroup namespace) in the cgroup. */
+  placeExec(pid: number, initPid: number): void;
+  /** A live container's new limits: fields left out keep their values; device rules are rewritten only when given. */
+  update(resources: LinuxResources): void;
+  /** Removes the cgroup, which must hold no process any more. */
+  destroy(): void;
 }

@@ -13,7 +13,7 @@ import { execProgram, exitNow, waitPid, WNOHANG, type WaitResult } from '../linu
 import { sendSignal } from '../linux/signals';
 import { resetSignals } from '../linux/proc';
 import { closeFrom } from '../linux/fd';
-import { sleepMs } from '../linux/proc-info';
+import { sleepMs } from '../linux/sleep';
 
 export type HookKind = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 

@@ -2,15 +2,15 @@
 // update, ps and events.
 import { UserError } from '../errors';
 import type { LinuxResources } from '../spec/types';
-import type { CgroupManager, CgroupStats } from '../cgroups/types';
-import { openCgroup, updateCgroup } from '../cgroups/manager';
+import type { CgroupManager, CgroupStats, ContainerCgroup } from '../cgroups/types';
+import { openContainerCgroup } from '../cgroups/manager';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
 
-function cgroupOf(container: Container): CgroupManager {
+function cgroupOf(container: Container): ContainerCgroup {
   if (!container.record.cgroup) throw new UserError(`container ${container.id} has no cgroup recorded`);
-  return openCgroup(container.record.cgroup);
+  return openContainerCgroup(container.record.cgroup);
 }
 
 export async function pauseContainer(root: string, id: string): Promise<void> {
@@ -19,7 +19,7 @@ export async function pauseContainer(root: string, id: string): Promise<void> {
     const container = Container.load(store, id);
     const status = container.status();
     if (status !== 'running' && status !== 'created') throw new UserError('container not running');
-    cgroupOf(container).freeze();
+    cgroupOf(container).files().freeze();
   });
 }
 
@@ -28,7 +28,7 @@ export async function resumeContainer(root: string, id: string): Promise<void> {
   await withContainerLock(root, id, () => {
     const container = Container.load(store, id);
     if (container.status() !== 'paused') throw new UserError('container not paused');
-    cgroupOf(container).thaw();
+    cgroupOf(container).files().thaw();
   });
 }
 
@@ -43,8 +43,8 @@ export async function updateContainer(root: string, id: string, resources: Linux
     const container = Container.load(store, id);
     if (container.status() === 'stopped') throw new UserError('container not running');
     const cgroup = cgroupOf(container);
-    checkMemoryBeforeUpdate(cgroup, resources);
-    updateCgroup(container.record.cgroup!, resources);
+    checkMemoryBeforeUpdate(cgroup.files(), resources);
+    cgroup.update(resources);
   });
 }
 
@@ -61,7 +61,7 @@ function checkMemoryBeforeUpdate(cgroup: CgroupManager, resources: LinuxResource
 export function containerPids(root: string, id: string): number[] {
   const container = Container.load(new StateStore(root), id);
   if (container.status() === 'stopped' && !container.record.cgroup) return [];
-  return cgroupOf(container).pids();
+  return cgroupOf(container).files().pids();
 }
 
 export interface StatsEvent {
@@ -73,11 +73,11 @@ export interface StatsEvent {
 export function containerStats(root: string, id: string): StatsEvent {
   const container = Container.load(new StateStore(root), id);
   if (container.status() === 'stopped') throw new UserError('container not running');
-  return { type: 'stats', id, data: cgroupOf(container).stats() };
+  return { type: 'stats', id, data: cgroupOf(container).files().stats() };
 }
 
 /** The kernel's count of OOM kills in the container's cgroup (for `events` to report new ones). */
 export function oomKillCount(root: string, id: string): number {
   const container = Container.load(new StateStore(root), id);
-  return cgroupOf(container).oomKills();
+  return cgroupOf(container).files().oomKills();
 }

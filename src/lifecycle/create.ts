@@ -15,7 +15,7 @@ import { hookState } from '../hooks/hook-points';
 import { runHooks } from '../hooks/run-hook';
 import { readProcStat, waitUntilGone } from '../linux/proc-info';
 import { sendSignal } from '../linux/signals';
-import { planCgroup, prepareCgroup, placeInCgroup, destroyCgroup } from '../cgroups/manager';
+import { planContainerCgroup } from '../cgroups/manager';
 import { UserError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
@@ -73,7 +73,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
   const rootfs = realpathSync(resolveRootfs(spec, bundle));
   const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
-  const cgroupState = planCgroup(spec, id, opts.systemdCgroup);
+  const cgroup = planContainerCgroup(spec, id, opts.systemdCgroup);
   const resources = spec.linux?.resources ?? {};
   const record: ContainerRecord = {
     ociVersion: spec.ociVersion ?? OCI_VERSION,
@@ -87,18 +87,18 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
     annotations: spec.annotations,
     privatePidNamespace: plan.create.includes('pid'),
     mountsOnHost: !plan.hasMountNamespace,
-    cgroup: cgroupState,
+    cgroup: cgroup.state,
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
   };
   store.write(record);
-  undo.push(() => destroyCgroup(cgroupState));
-  prepareCgroup(cgroupState, resources);
+  undo.push(() => cgroup.destroy());
+  cgroup.prepare(resources);
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);
   const pid = withSeccompListener(containerSeccompOwner(plan), () =>
     spawnContainerInit(plan, {
-      placeStage1: (stage1) => placeInCgroup(cgroupState, stage1, resources, id),
+      placeStage1: (stage1) => cgroup.placeInit(stage1, resources, id),
       runRuntimeHooks: (initPid) => {
         const state = hookState(plan, 'creating', initPid);
         runHooks('prestart', spec.hooks?.prestart, state);

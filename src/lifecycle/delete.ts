@@ -7,7 +7,7 @@ import { StateStore } from './store';
 import { withContainerLock } from './lock';
 import { runLateHooks } from '../hooks/late-hooks';
 import { unmountContainerRootfs } from './host-mounts';
-import { destroyCgroup, openCgroup } from '../cgroups/manager';
+import { openContainerCgroup } from '../cgroups/manager';
 import type { CgroupState } from '../cgroups/types';
 import { signalCgroup } from './kill';
 
@@ -34,7 +34,7 @@ export function killAndWait(container: Container): void {
   sendSignal(container.record.pid, 9);
   // A paused (frozen) init only acts on the SIGKILL once thawed.
   if (container.record.cgroup) {
-    const cgroup = openCgroup(container.record.cgroup);
+    const cgroup = openContainerCgroup(container.record.cgroup).files();
     if (cgroup.isFrozen()) cgroup.thaw();
   }
   if (!waitUntilGone(container.record.pid)) {
@@ -48,12 +48,13 @@ export function killAndWait(container: Container): void {
  * remove the cgroup.
  */
 function emptyAndRemoveCgroup(state: CgroupState): void {
-  const cgroup = openCgroup(state);
+  const cgroup = openContainerCgroup(state);
+  const files = cgroup.files();
   for (let round = 0; round < 100; round++) {
-    const pids = cgroup.pids();
+    const pids = files.pids();
     if (pids.length === 0) break;
-    signalCgroup(cgroup, 9);
+    signalCgroup(files, 9);
     pids.forEach((pid) => waitUntilGone(pid, 1000));
   }
-  destroyCgroup(state);
+  cgroup.destroy();
 }

@@ -13,7 +13,7 @@ import { isOpen } from '../linux/fd';
 import { prctlSet, PR_SET_CHILD_SUBREAPER, waitPid, waitPidAsync } from '../linux/proc';
 import { sendSignal } from '../linux/signals';
 import { getWindowSize } from '../linux/pty';
-import { placeExecProcess } from '../cgroups/manager';
+import { openContainerCgroup } from '../cgroups/manager';
 import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec/process-args';
 import { execSeccompOwner, makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
 import { spawnExecProcess } from '../process/exec/spawn';
@@ -93,11 +93,11 @@ function planExec(opts: ExecOptions): ExecPlan {
 
 /** Forks the process into the container; returns its pid once it has exec'd. */
 function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?: number): number {
-  const cgroup = plan.cgroup;
+  const cgroup = plan.cgroup && openContainerCgroup(plan.cgroup);
   plan.terminal = prepareExecTerminal(plan.process.config, opts.consoleSocket, opts.detach, relayFd);
   try {
     const placeStage1 = (pid: number): void => {
-      if (cgroup) placeExecProcess(cgroup, pid, plan.initPid);
+      cgroup?.placeExec(pid, plan.initPid);
     };
     return withSeccompListener(execSeccompOwner(plan), () => spawnExecProcess(plan, { placeStage1, reap }));
   } finally {

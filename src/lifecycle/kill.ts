@@ -4,7 +4,7 @@ import { UserError } from '../errors';
 import { sendSignal } from '../linux/signals';
 import { Container } from './container';
 import { StateStore } from './store';
-import { openCgroup } from '../cgroups/manager';
+import { openContainerCgroup } from '../cgroups/manager';
 import type { CgroupManager } from '../cgroups/types';
 
 export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
@@ -55,7 +55,7 @@ function endsProcessByDefault(signal: number): boolean {
 function signalAll(container: Container, signal: number): void {
   const initPid = container.record.pid;
   if (container.record.cgroup) {
-    signalCgroup(openCgroup(container.record.cgroup), signal);
+    signalCgroup(openContainerCgroup(container.record.cgroup).files(), signal);
     return;
   }
   if (!container.record.privatePidNamespace) {

@@ -1,6 +1,7 @@
 // Reading /proc about a process: its start time (to tell a reused pid from
 // the container's), whether it is alive, and waiting for it to go.
 import { readFileSync, readlinkSync } from 'node:fs';
+import { sleepMs } from './sleep';
 
 export interface ProcStat {
   state: string;
@@ -26,10 +27,6 @@ export function isSameLiveProcess(pid: number, startTime: number): boolean {
   return stat !== null && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-export function sleepMs(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
 
 /** Waits until `pid` is dead (gone or a zombie). Gives up after `timeoutMs`, returning false. */
 export function waitUntilGone(pid: number, timeoutMs = 10000): boolean {

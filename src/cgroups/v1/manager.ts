@@ -10,7 +10,7 @@ import { isCgroupFrozen } from '../frozen';
 import { v1DeviceWrites } from '../devices/v1';
 import { withDefaultDeviceRules } from '../devices/defaults';
 import { readV1Stats } from './stats';
-import { sleepMs } from '../../linux/proc-info';
+import { sleepMs } from '../../linux/sleep';
 
 /**
  * Files a kernel may take a write to and then ignore: Linux 6.x keeps

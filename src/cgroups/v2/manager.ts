@@ -10,7 +10,7 @@ import { mkdirWithRetry, removeCgroupDir } from '../v1/manager';
 import { v2Writes, type V2HostFacts } from './resources';
 import { parseV2Stats } from './stats';
 import { isCgroupFrozen } from '../frozen';
-import { sleepMs } from '../../linux/proc-info';
+import { sleepMs } from '../../linux/sleep';
 
 /** How long freeze/thaw waits for every process to stop or go on. */
 const FREEZE_WAIT_MS = 10000;

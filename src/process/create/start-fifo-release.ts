@@ -2,7 +2,7 @@
 // loads koffi.
 import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { UserError } from '../../errors';
-import { sleepMs } from '../../linux/proc-info';
+import { sleepMs } from '../../linux/sleep';
 
 /**
  * Lets the created init go. `initAlive` is asked while no writer has

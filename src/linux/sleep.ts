@@ -1,0 +1,8 @@
+// A blocking sleep for the synchronous paths (cgroup freeze waits, rmdir
+// retries) that run where no event loop turns. Atomics.wait on a private
+// buffer nobody notifies: it just times out, without spinning a core.
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
