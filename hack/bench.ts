@@ -15,7 +15,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec } from '../src/spec/default-spec';
-import { sleepMs } from '../src/linux/proc-info';
+import { sleepMs } from '../src/linux/sleep';
 
 const REPO = resolve(__dirname, '..', '..');
 const TSRUN = join(REPO, 'bin', 'tsrun');
