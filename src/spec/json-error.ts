@@ -18,119 +18,151 @@ class Stop {
 
 /** Returns the first syntax problem in `text`, or null if it is valid JSON. */
 export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | null {
-  let pos = 0;
-
-  const ws = (): void => {
-    while (pos < text.length && ' \t\n\r'.includes(text[pos] as string)) pos++;
-  };
-  const fail = (): never => {
-    throw new Stop(pos);
-  };
-  const expect = (c: string): void => {
-    if (text[pos] !== c) fail();
-    pos++;
-  };
-  const word = (w: string): void => {
-    for (const c of w) expect(c);
-  };
-  const digits = (): void => {
-    if (!/[0-9]/.test(text[pos] ?? '')) fail();
-    while (/[0-9]/.test(text[pos] ?? '')) pos++;
-  };
-  const number = (): void => {
-    if (text[pos] === '-') pos++;
-    if (text[pos] === '0') pos++;
-    else digits();
-    if (text[pos] === '.') {
-      pos++;
-      digits();
-    }
-    if (text[pos] === 'e' || text[pos] === 'E') {
-      pos++;
-      if (text[pos] === '+' || text[pos] === '-') pos++;
-      digits();
-    }
-  };
-  const string = (): void => {
-    expect('"');
-    for (;;) {
-      const c = text[pos];
-      if (c === undefined || c < ' ') fail();
-      if (c === '"') {
-        pos++;
-        return;
-      }
-      if (c === '\\') {
-        pos++;
-        const e = text[pos];
-        if (e === 'u') {
-          pos++;
-          for (let i = 0; i < 4; i++) {
-            if (!/[0-9a-fA-F]/.test(text[pos] ?? '')) fail();
-            pos++;
-          }
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) pos++;
-        else fail();
-      } else pos++;
-    }
-  };
-  // Arrays and objects nest through an explicit stack, so a deeply nested
-  // hostile input cannot overflow the JS stack.
-  const value = (): void => {
-    const stack: Array<'[' | '{'> = [];
-    for (;;) {
-      ws();
-      const c = text[pos];
-      let opened = false;
-      if (c === '{' || c === '[') {
-        pos++;
-        ws();
-        if (text[pos] === (c === '{' ? '}' : ']')) pos++;
-        else {
-          stack.push(c);
-          opened = true;
-          if (c === '{') {
-            string();
-            ws();
-            expect(':');
-          }
-        }
-      } else if (c === '"') string();
-      else if (c === 't') word('true');
-      else if (c === 'f') word('false');
-      else if (c === 'n') word('null');
-      else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) number();
-      else fail();
-      if (opened) continue;
-      // After a complete value: close containers or move to the next member.
-      for (;;) {
-        const top = stack[stack.length - 1];
-        if (top === undefined) return;
-        ws();
-        if (text[pos] === ',') {
-          pos++;
-          if (top === '{') {
-            ws();
-            string();
-            ws();
-            expect(':');
-          }
-          break;
-        }
-        expect(top === '{' ? '}' : ']');
-        stack.pop();
-      }
-    }
-  };
-
+  const scanner = new SyntaxScanner(text);
   try {
-    value();
-    ws();
-    if (pos < text.length) fail();
+    scanner.document();
     return null;
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
     return locate(text, e.pos);
+  }
+}
+
+/** A JSON recogniser that stops (throws Stop) at the first character that cannot follow. */
+class SyntaxScanner {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  document(): void {
+    this.value();
+    this.ws();
+    if (this.pos < this.text.length) this.fail();
+  }
+
+  private ws(): void {
+    while (this.pos < this.text.length && ' \t\n\r'.includes(this.text[this.pos] as string)) this.pos++;
+  }
+
+  private fail(): never {
+    throw new Stop(this.pos);
+  }
+
+  private at(): string | undefined {
+    return this.text[this.pos];
+  }
+
+  private expect(c: string): void {
+    if (this.at() !== c) this.fail();
+    this.pos++;
+  }
+
+  private word(w: string): void {
+    for (const c of w) this.expect(c);
+  }
+
+  private digits(): void {
+    if (!/[0-9]/.test(this.at() ?? '')) this.fail();
+    while (/[0-9]/.test(this.at() ?? '')) this.pos++;
+  }
+
+  private number(): void {
+    if (this.at() === '-') this.pos++;
+    if (this.at() === '0') this.pos++;
+    else this.digits();
+    if (this.at() === '.') {
+      this.pos++;
+      this.digits();
+    }
+    if (this.at() === 'e' || this.at() === 'E') {
+      this.pos++;
+      if (this.at() === '+' || this.at() === '-') this.pos++;
+      this.digits();
+    }
+  }
+
+  private string(): void {
+    this.expect('"');
+    for (;;) {
+      const c = this.at();
+      if (c === undefined || c < ' ') this.fail();
+      this.pos++;
+      if (c === '"') return;
+      if (c === '\\') this.escape();
+    }
+  }
+
+  private escape(): void {
+    const e = this.at();
+    if (e === 'u') {
+      this.pos++;
+      for (let i = 0; i < 4; i++) {
+        if (!/[0-9a-fA-F]/.test(this.at() ?? '')) this.fail();
+        this.pos++;
+      }
+    } else if (e !== undefined && '"\\/bfnrtu'.includes(e)) this.pos++;
+    else this.fail();
+  }
+
+  /** An object member's key and colon. */
+  private key(): void {
+    this.ws();
+    this.string();
+    this.ws();
+    this.expect(':');
+  }
+
+  /**
+   * Arrays and objects nest through an explicit stack, so a deeply nested
+   * hostile input cannot overflow the JS stack.
+   */
+  private value(): void {
+    const stack: Array<'[' | '{'> = [];
+    for (;;) {
+      this.ws();
+      if (this.openContainer(stack)) continue;
+      // After a complete value: close containers or move to the next member.
+      if (!this.closeOrNext(stack)) return;
+    }
+  }
+
+  /** A scalar, an empty container, or the opening of one (true: its first member follows). */
+  private openContainer(stack: Array<'[' | '{'>): boolean {
+    const c = this.at();
+    if (c === '{' || c === '[') {
+      this.pos++;
+      this.ws();
+      if (this.at() === (c === '{' ? '}' : ']')) {
+        this.pos++;
+        return false;
+      }
+      stack.push(c);
+      if (c === '{') this.key();
+      return true;
+    }
+    if (c === '"') this.string();
+    else if (c === 't') this.word('true');
+    else if (c === 'f') this.word('false');
+    else if (c === 'n') this.word('null');
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) this.number();
+    else this.fail();
+    return false;
+  }
+
+  /** Closes finished containers; true when another member follows, false at the end of the outermost value. */
+  private closeOrNext(stack: Array<'[' | '{'>): boolean {
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return false;
+      this.ws();
+      if (this.at() === ',') {
+        this.pos++;
+        if (top === '{') this.key();
+        return true;
+      }
+      this.expect(top === '{' ? '}' : ']');
+      stack.pop();
+    }
   }
 }
 

@@ -286,7 +286,8 @@ maybe(`containerd with tsrun as the runc binary${missing ? ` (skipped: ${missing
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /\/nonexistent/);
     // the shim takes the last "error" entry of tsrun's --log JSON lines
-    assert.match(r.stderr, /OCI runtime create failed: exec: "\/nonexistent": stat \/nonexistent: no such file or directory/);
+    // runc's words behind the step that failed: containerd passes them on.
+    assert.match(r.stderr, /OCI runtime create failed: create: step "find program": exec: "\/nonexistent": stat \/nonexistent: no such file or directory/);
     cd.ctr(['containers', 'rm', id]);
     await cd.assertClean([id]);
   });
