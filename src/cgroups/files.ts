@@ -1,16 +1,21 @@
 // Reading and writing cgroup interface files with errors that name the file,
 // the value and the config field behind it.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { UserError } from '../errors';
+import { ConfigError, UserError, configError } from '../errors';
 import type { CgroupWrite } from './types';
 
-/** A cgroup file the kernel refused: the message for the user, the errno name for callers that can recover. */
+/**
+ * A cgroup file the kernel refused: the message for the user, the errno name
+ * for callers that can recover. When the write comes from a config field,
+ * `config` is the ConfigError naming it (its pointer, and the message shown).
+ */
 export class CgroupWriteError extends UserError {
   constructor(
-    message: string,
+    what: string,
     readonly code: string,
+    readonly config?: ConfigError,
   ) {
-    super(message);
+    super(config?.message ?? what);
     this.name = 'CgroupWriteError';
   }
 }
@@ -21,7 +26,7 @@ export function writeCgroupFile(path: string, value: string, field?: string): vo
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     const what = `write ${JSON.stringify(value)} to ${path}: ${code}`;
-    throw new CgroupWriteError(field ? `config.json: ${field}: ${what}` : what, code);
+    throw new CgroupWriteError(what, code, field ? configError(field, what) : undefined);
   }
 }
 

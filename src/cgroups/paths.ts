@@ -10,16 +10,16 @@
 // there; runc 1.1 placed a container run from that shell at
 // /user.slice/user-0.slice/<id>, measured in the project's VM.
 import { posix } from 'node:path';
-import { UserError } from '../errors';
+import { configError } from '../errors';
 import type { CgroupLayout } from './detect';
 import type { CgroupState } from './types';
 
 export function cgroupSubPath(cgroupsPath: string | undefined, id: string, own: string): string {
   const wanted = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `tsrun/${id}`;
   if (wanted.includes(':')) {
-    throw new UserError(`config.json: /linux/cgroupsPath: "${wanted}" is a systemd slice:prefix:name path; run with --systemd-cgroup`);
+    throw configError('/linux/cgroupsPath', `"${wanted}" is a systemd slice:prefix:name path; run with --systemd-cgroup`);
   }
-  if (wanted.split('/').includes('..')) throw new UserError(`config.json: /linux/cgroupsPath: "${wanted}" must not climb out with ".."`);
+  if (wanted.split('/').includes('..')) throw configError('/linux/cgroupsPath', `"${wanted}" must not climb out with ".."`);
   return wanted.startsWith('/') ? posix.normalize(wanted) : posix.join(own || '/', wanted);
 }
 

@@ -1,7 +1,7 @@
 // AppArmor profile and SELinux label of the program: both are set by writing
 // the process' "exec" attribute, which the kernel applies at execve.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { UserError } from '../errors';
+import { configError } from '../errors';
 
 export function hostLsms(): string[] {
   return lsmsFrom({
@@ -36,10 +36,10 @@ function readOrUndefined(path: string): string | undefined {
 /** Checked in the parent, so that create fails before anything is made. */
 export function checkLsmSupport(apparmorProfile: string | undefined, selinuxLabel: string | undefined, lsms = hostLsms()): void {
   if (apparmorProfile && !lsms.includes('apparmor')) {
-    throw new UserError(`config.json: /process/apparmorProfile: AppArmor is not enabled on this host (cannot apply profile "${apparmorProfile}")`);
+    throw configError('/process/apparmorProfile', `AppArmor is not enabled on this host (cannot apply profile "${apparmorProfile}")`);
   }
   if (selinuxLabel && !lsms.includes('selinux')) {
-    throw new UserError(`config.json: /process/selinuxLabel: SELinux is not enabled on this host (cannot apply label "${selinuxLabel}")`);
+    throw configError('/process/selinuxLabel', `SELinux is not enabled on this host (cannot apply label "${selinuxLabel}")`);
   }
 }
 
@@ -56,6 +56,6 @@ function writeAttr(path: string, value: string, pointer: string): void {
   try {
     writeFileSync(path, value);
   } catch (err) {
-    throw new Error(`config.json: ${pointer}: write ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw configError(pointer, `write ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, err);
   }
 }

@@ -9,9 +9,13 @@ const c = {
 
 export const MNT_DETACH = 2;
 
-export function mountFs(source: string, target: string, fstype: string, flags: number, data = ''): void {
+/**
+ * mount(2). `shown` is the target as errors name it: the container path the
+ * user wrote where `target` is a /proc/self/fd/N alias or a host path.
+ */
+export function mountFs(source: string, target: string, fstype: string, flags: number, data = '', shown = target): void {
   const ret = c.mount(source, target, fstype, flags, data === '' ? null : data) as number;
-  if (ret < 0) throw syscallError('mount', `${JSON.stringify(fstype || source)} on ${target}`);
+  if (ret < 0) throw syscallError('mount', `${JSON.stringify(fstype || source)} on ${shown}`);
 }
 
 export function unmount(target: string, flags: number): void {
@@ -38,10 +42,11 @@ const MS_RELATIME = 0x200000;
 /**
  * The mount flags the kernel holds for the mount at `path`. A remount inside
  * a user namespace must repeat the locked ones (nosuid, nodev, ...) or fail.
+ * `shown` names the path in errors, as for mountFs.
  */
-export function currentMountFlags(path: string): number {
+export function currentMountFlags(path: string, shown = path): number {
   const buf = Buffer.alloc(STATVFS_BYTES);
-  check(statvfs(path, buf) as number, 'statvfs', path);
+  check(statvfs(path, buf) as number, 'statvfs', shown);
   const st = Number(buf.readBigUInt64LE(STATVFS_FLAG_OFFSET));
   return (st & ST_SAME_AS_MS) | (st & ST_RELATIME ? MS_RELATIME : 0);
 }

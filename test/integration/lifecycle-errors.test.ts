@@ -12,9 +12,11 @@ interface Case {
   /** Makes the bundle; returns the directory to pass as --bundle. */
   setup(s: Session): { bundle: Bundle; dir: string };
   stderr: RegExp;
+  /** What stderr must not hold (a path the user never wrote). */
+  notStderr?: RegExp;
 }
 
-function configCase(name: string, mutate: (spec: Spec) => void, stderr: RegExp, args: string[] = ['true']): Case {
+function configCase(name: string, mutate: (spec: Spec) => void, stderr: RegExp, args: string[] = ['true'], notStderr?: RegExp): Case {
   return {
     name,
     setup: (s) => {
@@ -22,6 +24,7 @@ function configCase(name: string, mutate: (spec: Spec) => void, stderr: RegExp, 
       return { bundle, dir: bundle.dir };
     },
     stderr,
+    notStderr,
   };
 }
 
@@ -123,6 +126,16 @@ const CASES: Case[] = [
     /nosuchfs/,
   ),
   configCase(
+    'an unknown filesystem type: the error names the destination as written and the entry, not /proc/self/fd/N',
+    (spec) => {
+      spec.mounts!.push({ destination: '/mnt', type: 'bogusfs', source: 'none' });
+    },
+    // A substring: how the init's error reaches the parent may add to the line.
+    /config\.json: \/mounts\/\d+: mount\("bogusfs" on \/mnt\): ENODEV/,
+    ['true'],
+    /\/proc\/self\/fd/,
+  ),
+  configCase(
     'a bind mount of a missing source',
     (spec) => {
       spec.mounts!.push({ destination: '/mnt', type: 'bind', source: '/no/such/source/dir', options: ['rbind'] });
@@ -171,6 +184,7 @@ describe('lifecycle: bad config leaves nothing behind', function () {
         const lines = nonEmptyLines(r.stderr);
         assert.equal(lines.length, 1, `stderr has ${lines.length} lines:\n${r.stderr}`);
         assert.match(r.stderr, c.stderr);
+        if (c.notStderr) assert.doesNotMatch(r.stderr, c.notStderr);
         assert.equal(r.stdout, '');
         assert.deepEqual(s.leftovers(bundle, id), []);
         assert.equal(s.exec(['state', id]).status, 1, 'the id exists after a failed create');

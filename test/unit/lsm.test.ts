@@ -21,7 +21,7 @@ describe('LSM detection', () => {
   });
 
   it('refuses a profile for an LSM the host lacks, naming the field', () => {
-    assert.throws(() => checkLsmSupport('containers-default', undefined, []), /^UserError: config\.json: \/process\/apparmorProfile: AppArmor is not enabled on this host/);
+    assert.throws(() => checkLsmSupport('containers-default', undefined, []), /^ConfigError: config\.json: \/process\/apparmorProfile: AppArmor is not enabled on this host/);
     assert.doesNotThrow(() => checkLsmSupport('containers-default', undefined, lsmsFrom({ apparmorEnabled: 'Y', selinuxfs: false })));
   });
 });

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onPinnedTarget, withMountLabel } from '../../src/process/rootfs/mounts';
+import { SyscallError } from '../../src/errors';
 
 describe('pinned mount targets', () => {
   let dir: string;
@@ -34,6 +35,18 @@ describe('pinned mount targets', () => {
   it('refuses a target that is itself a symlink now', () => {
     symlinkSync(outside, join(rootfs, 'link'));
     assert.throws(() => onPinnedTarget(rootfs, join(rootfs, 'link'), () => assert.fail('mounted')), /became a symbolic link/);
+  });
+
+  it('names the target by its container path, never the host one', () => {
+    symlinkSync(outside, join(rootfs, 'link'));
+    assert.throws(
+      () => onPinnedTarget(rootfs, join(rootfs, 'link'), () => assert.fail('mounted')),
+      (e: unknown) => e instanceof Error && e.message === 'mount target /link became a symbolic link: refused',
+    );
+    assert.throws(
+      () => onPinnedTarget(rootfs, join(rootfs, 'missing', 'x'), () => assert.fail('mounted'), '/as/written'),
+      (e: unknown) => e instanceof SyscallError && e.message === 'open(/as/written): ENOENT' && !e.message.includes(rootfs),
+    );
   });
 });
 

@@ -75,7 +75,7 @@ describe('systemd driver: slice:prefix:name', () => {
   });
 
   it('refuses what is not slice:prefix:name, naming the field', () => {
-    assert.throws(() => systemdCgroupOf('/plain/path', 'x'), /^UserError: config\.json: \/linux\/cgroupsPath: "\/plain\/path" is not of the form slice:prefix:name/);
+    assert.throws(() => systemdCgroupOf('/plain/path', 'x'), /^ConfigError: config\.json: \/linux\/cgroupsPath: "\/plain\/path" is not of the form slice:prefix:name/);
     assert.throws(() => systemdCgroupOf('a:b:c:d', 'x'), /not of the form/);
     assert.throws(() => systemdCgroupOf('system.slice:p:', 'x'), /the name after the second ":" is empty/);
     assert.throws(() => systemdCgroupOf('system.slice:p:pod.slice', 'x'), /a name ending in \.slice is not supported/);

@@ -11,7 +11,7 @@
 // device and every bit: it resets the list (cgroup v1's "a" line). Any other
 // "a" rule is simply a rule for both char and block devices.
 import type { LinuxDeviceCgroup } from '../../spec/types';
-import { UserError } from '../../errors';
+import { configError } from '../../errors';
 
 /** Access bits as the kernel's bpf_cgroup_dev_ctx carries them (BPF_DEVCG_ACC_*). */
 export const ACC_MKNOD = 1;
@@ -66,15 +66,15 @@ export function normalizeDeviceRules(rules: readonly LinuxDeviceCgroup[], base =
     const field = `${base}/${i}`;
     const type = r.type ?? 'a';
     if (type !== 'a' && type !== 'c' && type !== 'b') {
-      throw new UserError(`config.json: ${field}/type: must be "a", "c" or "b", not ${JSON.stringify(type)}`);
+      throw configError(`${field}/type`, `must be "a", "c" or "b", not ${JSON.stringify(type)}`);
     }
     // runc refuses an empty access too: "no access" and "all access" are
     // both plausible readings, and guessing wrong opens or closes devices.
     if (r.access === undefined || r.access === '') {
-      throw new UserError(`config.json: ${field}/access: must name at least one of r, w, m`);
+      throw configError(`${field}/access`, 'must name at least one of r, w, m');
     }
     const access = accessBits(r.access);
-    if (access < 0) throw new UserError(`config.json: ${field}/access: ${JSON.stringify(r.access)} may only hold r, w and m`);
+    if (access < 0) throw configError(`${field}/access`, `${JSON.stringify(r.access)} may only hold r, w and m`);
     return { allow: r.allow === true, type, major: number(r.major, `${field}/major`), minor: number(r.minor, `${field}/minor`), access, field };
   });
 }
@@ -83,7 +83,7 @@ export function normalizeDeviceRules(rules: readonly LinuxDeviceCgroup[], base =
 function number(value: number | undefined, field: string): number | null {
   if (value === undefined || value === -1) return null;
   if (!Number.isInteger(value) || value < 0 || value > MAX_NUMBER) {
-    throw new UserError(`config.json: ${field}: ${value} is not a device number (0 to ${MAX_NUMBER}, or unset for any)`);
+    throw configError(field, `${value} is not a device number (0 to ${MAX_NUMBER}, or unset for any)`);
   }
   return value;
 }

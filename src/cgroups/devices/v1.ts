@@ -15,7 +15,7 @@
 // several bits at once is stricter on v1 when the bits come from different
 // exceptions (the kernel wants one exception holding them all).
 import type { LinuxDeviceCgroup } from '../../spec/types';
-import { UserError } from '../../errors';
+import { configError } from '../../errors';
 import type { CgroupWrite } from '../types';
 import { accessString, isReset, normalizeDeviceRules, type DeviceRule } from './rules';
 
@@ -49,8 +49,9 @@ export function v1DeviceWrites(config: readonly LinuxDeviceCgroup[]): CgroupWrit
         if (shared === 0 || !overlaps(ex, r)) continue;
         if (!covers(r, ex)) {
           const verb = r.allow ? 'allow' : 'deny';
-          throw new UserError(
-            `config.json: ${r.field}: cgroup v1 cannot ${verb} ${line(r, r.access)} after ${verb === 'allow' ? 'denying' : 'allowing'} ${line(ex, ex.access)}: ` +
+          throw configError(
+            r.field,
+            `cgroup v1 cannot ${verb} ${line(r, r.access)} after ${verb === 'allow' ? 'denying' : 'allowing'} ${line(ex, ex.access)}: ` +
               'its device list cannot cut a hole in a wider rule',
           );
         }

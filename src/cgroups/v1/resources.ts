@@ -1,7 +1,7 @@
 // linux.resources -> cgroup v1 file writes. Pure: what the host has is passed
 // in, so every mapping and refusal is unit-tested without a cgroup.
 import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxResources } from '../../spec/types';
-import { UserError } from '../../errors';
+import { configError } from '../../errors';
 import type { CgroupWrite } from '../types';
 
 export interface V1HostFacts {
@@ -17,15 +17,15 @@ export function v1Writes(resources: LinuxResources, host: V1HostFacts, deviceWri
   const writes: CgroupWrite[] = [];
   const emit: Emit = (controller, file, value, field) => {
     if (!host.controllers.has(controller)) {
-      throw new UserError(`config.json: ${field}: the ${controller} cgroup controller is not available on this host`);
+      throw configError(field, `the ${controller} cgroup controller is not available on this host`);
     }
     if (!host.hasFile(controller, file)) {
-      throw new UserError(`config.json: ${field}: this host's ${controller} controller has no ${file}`);
+      throw configError(field, `this host's ${controller} controller has no ${file}`);
     }
     writes.push({ controller, file, value: String(value), field });
   };
   if (resources.unified && Object.keys(resources.unified).length > 0) {
-    throw new UserError('config.json: /linux/resources/unified: needs cgroup v2, and this host uses cgroup v1');
+    throw configError('/linux/resources/unified', 'needs cgroup v2, and this host uses cgroup v1');
   }
   // Device rules apply even when the config has none: the container then gets
   // only the default devices, as with runc.
@@ -61,7 +61,7 @@ function memoryWrites(m: LinuxMemory, host: V1HostFacts, emit: Emit): void {
   }
   if (m.swap !== undefined && m.swap !== 0) {
     if (host.controllers.has('memory') && !host.hasFile('memory', 'memory.memsw.limit_in_bytes')) {
-      throw new UserError(`config.json: ${f}/swap: swap accounting is not enabled on this host (no memory.memsw.limit_in_bytes)`);
+      throw configError(`${f}/swap`, 'swap accounting is not enabled on this host (no memory.memsw.limit_in_bytes)');
     }
     emit('memory', 'memory.memsw.limit_in_bytes', m.swap, `${f}/swap`);
   }

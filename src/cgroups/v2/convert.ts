@@ -1,7 +1,7 @@
 // Conversions from the spec's cgroup v1 units to cgroup v2 ones, where v2
 // changed the scale or the meaning. Pure; shared by anything that must turn
 // a v1-shaped value into a v2 one (the v2 writes, a systemd driver later).
-import { UserError } from '../../errors';
+import { configError } from '../../errors';
 
 /**
  * cpu.shares [2, 262144] -> cpu.weight [1, 10000]. The curve is the one runc
@@ -42,14 +42,14 @@ export function blkioWeightToIoWeight(weight: number): number {
  *   - otherwise swap - limit, which must not be negative ("0": no swap).
  */
 export function memorySwapToV2(swap: number | undefined, limit: number | undefined): string | undefined {
-  const field = 'config.json: /linux/resources/memory/swap';
+  const field = '/linux/resources/memory/swap';
   if (swap === undefined || swap === 0) return limit === -1 ? 'max' : undefined;
   if (swap === -1) return 'max';
-  if (swap < -1) throw new UserError(`${field}: ${swap} is not a byte count (use -1 for unlimited)`);
+  if (swap < -1) throw configError(field, `${swap} is not a byte count (use -1 for unlimited)`);
   if (limit === -1) return String(swap);
   if (limit === undefined || limit === 0) {
-    throw new UserError(`${field}: cgroup v2 limits swap separately from memory, so memory+swap needs memory.limit to be set too`);
+    throw configError(field, `cgroup v2 limits swap separately from memory, so memory+swap needs memory.limit to be set too`);
   }
-  if (swap < limit) throw new UserError(`${field}: memory+swap (${swap}) is less than memory.limit (${limit})`);
+  if (swap < limit) throw configError(field, `memory+swap (${swap}) is less than memory.limit (${limit})`);
   return String(swap - limit);
 }

@@ -7,10 +7,10 @@
 // v2 controller is used for a v1-style value the runtime MAY convert it and
 // MUST generate an error when it cannot. So each field is converted where v2
 // has an equivalent, accepted without a write where the value asks for what
-// v2 does anyway, and refused (UserError naming the field) otherwise. runc
+// v2 does anyway, and refused (ConfigError naming the field) otherwise. runc
 // silently drops several of the refused ones; crun refuses them too.
 import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxNetwork, LinuxResources } from '../../spec/types';
-import { UserError } from '../../errors';
+import { configError } from '../../errors';
 import type { CgroupWrite } from '../types';
 import { blkioWeightToIoWeight, memorySwapToV2, sharesToCpuWeight } from './convert';
 
@@ -54,7 +54,7 @@ export interface V2HostFacts {
 const R = '/linux/resources';
 
 function refuse(field: string, detail: string): never {
-  throw new UserError(`config.json: ${field}: ${detail}`);
+  throw configError(field, detail);
 }
 
 /** Collects writes, refusing a file this cgroup lacks with the controller named. */

@@ -4,7 +4,7 @@
 // config.json with runc's flags laid over it. Pure: no kernel calls.
 import { readFileSync } from 'node:fs';
 import type { LinuxCapabilities, Process, Spec } from '../../spec/types';
-import { ConfigError, UserError } from '../../errors';
+import { ConfigError, UserError, configError } from '../../errors';
 import { parseConfigText } from '../../spec/load';
 import { assertSchemaValid } from '../../spec/validate';
 import { checkSemantics } from '../../spec/semantic';
@@ -55,7 +55,7 @@ export function processFromFile(file: string, spec: Spec, bundle: string): Proce
 
 /** The config's process with runc exec's flags applied (runc's getProcess). */
 export function processFromFlags(base: Process | undefined, o: ExecOverrides): Process {
-  if (!base) throw new UserError('config.json: /process: missing: give --process FILE');
+  if (!base) throw configError('/process', 'missing: give --process FILE');
   if (o.args.length === 0) throw new UserError('exec: no command: give CMD [ARGS...] after the container id, or --process FILE');
   const p: Process = structuredClone(base);
   p.args = o.args;

@@ -6,7 +6,7 @@ import type { LinuxDevice } from '../../spec/types';
 import { chownPath, makeNode, S_IFBLK, S_IFCHR, S_IFIFO } from '../../linux/fd';
 import { mountFs } from '../../linux/mount';
 import { MS } from '../../linux/mount-options';
-import { SyscallError } from '../../errors';
+import { SyscallError, configError, onPath, syscallErrorOn } from '../../errors';
 import { secureJoin } from './secure-join';
 
 export const DEFAULT_DEVICES: LinuxDevice[] = [
@@ -32,38 +32,54 @@ export function devicesToCreate(configured: LinuxDevice[] = []): LinuxDevice[] {
 }
 
 /**
- * Creates each device node. Inside a user namespace mknod is refused, so the
- * host's node is bind-mounted onto an empty file instead (as runc does).
+ * Creates the default devices and the config's `configured` ones. Inside a
+ * user namespace mknod is refused, so the host's node is bind-mounted onto an
+ * empty file instead (as runc does). A failure names the device's path in the
+ * container, and the config entry when it is one.
  */
-export function createDevices(rootfs: string, devices: LinuxDevice[], inUserNamespace: boolean): void {
-  for (const device of devices) {
-    const target = joinLeaf(rootfs, device.path);
-    mkdirSync(dirname(target), { recursive: true });
-    if (inUserNamespace) {
-      bindHostDevice(device.path, target);
-      continue;
-    }
+export function createDevices(rootfs: string, configured: LinuxDevice[] | undefined, inUserNamespace: boolean): void {
+  for (const device of devicesToCreate(configured)) {
     try {
-      makeDeviceNode(device, target);
+      createDevice(rootfs, device, inUserNamespace);
     } catch (err) {
-      if (!(err instanceof SyscallError) || err.errnoName !== 'EPERM') throw err;
-      bindHostDevice(device.path, target);
+      const index = configured?.indexOf(device) ?? -1;
+      if (index >= 0) throw configError(`/linux/devices/${index}`, (err as Error).message, err);
+      throw err;
     }
   }
 }
 
-function makeDeviceNode(device: LinuxDevice, target: string): void {
-  if (existsSync(target)) rmSync(target, { force: true });
-  const typeBits = device.type === 'b' ? S_IFBLK : device.type === 'p' ? S_IFIFO : S_IFCHR;
-  const mode = device.fileMode ?? 0o666;
-  makeNode(target, typeBits | (mode & 0o7777), device.major ?? 0, device.minor ?? 0);
-  chmodSync(target, mode & 0o7777); // mknod's mode went through the umask
-  chownPath(target, device.uid ?? 0, device.gid ?? 0);
+function createDevice(rootfs: string, device: LinuxDevice, inUserNamespace: boolean): void {
+  const target = joinLeaf(rootfs, device.path);
+  onPath(dirname(device.path), () => mkdirSync(dirname(target), { recursive: true }));
+  if (inUserNamespace) {
+    bindHostDevice(device.path, target);
+    return;
+  }
+  try {
+    makeDeviceNode(device, target);
+  } catch (err) {
+    // EPERM from the node's own calls (no CAP_MKNOD, say), not from the fs
+    // calls around them that also come out as SyscallErrors here.
+    if (!(err instanceof SyscallError) || err.errnoName !== 'EPERM' || (err.call !== 'mknod' && err.call !== 'chown')) throw err;
+    bindHostDevice(device.path, target);
+  }
 }
 
-function bindHostDevice(hostPath: string, target: string): void {
-  if (!existsSync(target)) closeSync(openSync(target, 'a', 0o644));
-  mountFs(hostPath, target, 'bind', MS.BIND);
+function makeDeviceNode(device: LinuxDevice, target: string): void {
+  const shown = device.path;
+  if (existsSync(target)) onPath(shown, () => rmSync(target, { force: true }));
+  const typeBits = device.type === 'b' ? S_IFBLK : device.type === 'p' ? S_IFIFO : S_IFCHR;
+  const mode = device.fileMode ?? 0o666;
+  onPath(shown, () => makeNode(target, typeBits | (mode & 0o7777), device.major ?? 0, device.minor ?? 0));
+  onPath(shown, () => chmodSync(target, mode & 0o7777)); // mknod's mode went through the umask
+  onPath(shown, () => chownPath(target, device.uid ?? 0, device.gid ?? 0));
+}
+
+/** The host's node at `path` bound onto the same path in the container. */
+function bindHostDevice(path: string, target: string): void {
+  if (!existsSync(target)) onPath(path, () => closeSync(openSync(target, 'a', 0o644)));
+  mountFs(path, target, 'bind', MS.BIND, '', path);
 }
 
 /** /dev/fd, /dev/std*, /dev/ptmx (to the container's devpts) and /dev/core. */
@@ -76,13 +92,13 @@ export function createDevLinks(rootfs: string, hasDevpts: boolean): void {
     try {
       symlinkSync(target, at);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw syscallErrorOn(err, path);
     }
   }
   if (hasDevpts) {
     const ptmx = joinLeaf(rootfs, '/dev/ptmx');
-    rmSync(ptmx, { force: true });
-    symlinkSync('pts/ptmx', ptmx);
+    onPath('/dev/ptmx', () => rmSync(ptmx, { force: true }));
+    onPath('/dev/ptmx', () => symlinkSync('pts/ptmx', ptmx));
   }
 }
 

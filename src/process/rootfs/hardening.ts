@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import type { Spec } from '../../spec/types';
 import { mountFs } from '../../linux/mount';
 import { MS } from '../../linux/mount-options';
-import { SyscallError } from '../../errors';
+import { SyscallError, configError } from '../../errors';
 import { remountBind } from './mounts';
 
 export function applySysctls(sysctl: Record<string, string> = {}): void {
@@ -13,7 +13,7 @@ export function applySysctls(sysctl: Record<string, string> = {}): void {
     try {
       writeFileSync(path, value);
     } catch (err) {
-      throw new Error(`config.json: /linux/sysctl/${key}: write ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw configError(`/linux/sysctl/${key}`, `write ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, err);
     }
   }
 }

@@ -1,11 +1,11 @@
 // Mounting each config.json `mounts` entry inside the rootfs (run by the
 // container init, in its own mount namespace, before pivot_root).
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, posix, resolve } from 'node:path';
 import type { Mount } from '../../spec/types';
 import { mountFs, currentMountFlags } from '../../linux/mount';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } from '../../linux/mount-options';
-import { SyscallError } from '../../errors';
+import { ConfigError, SyscallError, configError, onPath } from '../../errors';
 import { closeFd, openFd, O_CLOEXEC, O_NOFOLLOW, O_PATH } from '../../linux/fd';
 import { secureJoin } from './secure-join';
 import { checkProcMount } from '../plan/security';
@@ -23,37 +23,58 @@ export interface MountContext {
   mountLabel?: string;
 }
 
-/** Mounts `entry`, the config's mounts[index]. */
+/**
+ * Mounts `entry`, the config's mounts[index]. A failure names the entry's
+ * pointer and its destination as written, never the host or /proc/self/fd
+ * path the kernel was handed.
+ */
 export function mountEntry(entry: Mount, ctx: MountContext, index: number): void {
+  try {
+    mountEntryAt(entry, ctx, index);
+  } catch (err) {
+    // A ConfigError names its own field already (checkProcMount's destination).
+    if (err instanceof ConfigError) throw err;
+    throw configError(`/mounts/${index}`, (err as Error).message, err);
+  }
+}
+
+function mountEntryAt(entry: Mount, ctx: MountContext, index: number): void {
   const options = parseMountOptions(entry.options);
-  const target = secureJoin(ctx.rootfs, entry.destination);
+  const dest = entry.destination;
+  const target = secureJoin(ctx.rootfs, dest);
   // The parent checked the configured path; a symlink in the image (or an
   // earlier mount) may still lead it into /proc.
-  checkProcMount(entry, index, target === ctx.rootfs ? '/' : target.slice(ctx.rootfs.length));
+  checkProcMount(entry, index, containerPath(ctx.rootfs, target));
   const isBind = entry.type === 'bind' || (options.flags & MS.BIND) !== 0;
   if (isBind) {
     bindMount(entry, options, target, ctx);
   } else if (entry.type === 'cgroup') {
-    mkdirSync(target, { recursive: true });
-    mountCgroupTree(options, target, ctx.cgroupNamespace ?? true);
+    onPath(dest, () => mkdirSync(target, { recursive: true }));
+    mountCgroupTree(options, target, dest, ctx.cgroupNamespace ?? true);
   } else {
-    mkdirSync(target, { recursive: true });
+    onPath(dest, () => mkdirSync(target, { recursive: true }));
     const type = entry.type ?? 'none';
     const data = withMountLabel(type, options.data, ctx.mountLabel).join(',');
-    onPinnedTarget(ctx.rootfs, target, (at) => mountFs(entry.source ?? type, at, type, options.flags, data));
+    onPinnedTarget(ctx.rootfs, target, (at) => mountFs(entry.source ?? type, at, type, options.flags, data, dest), dest);
   }
-  for (const propagation of options.propagation) onPinnedTarget(ctx.rootfs, target, (at) => mountFs('', at, '', propagation));
+  for (const propagation of options.propagation) onPinnedTarget(ctx.rootfs, target, (at) => mountFs('', at, '', propagation, '', dest), dest);
 }
 
 function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ctx: MountContext): void {
+  const dest = entry.destination;
   const source = entry.source ?? '';
   const sourcePath = isAbsolute(source) ? source : resolve(ctx.bundle, source);
-  const sourceIsDir = statSync(sourcePath).isDirectory();
-  createMountpoint(target, sourceIsDir);
-  onPinnedTarget(ctx.rootfs, target, (at) => mountFs(sourcePath, at, 'bind', options.flags & (MS.BIND | MS.REC)));
+  const sourceIsDir = onPath(source, () => statSync(sourcePath)).isDirectory();
+  createMountpoint(target, dest, sourceIsDir);
+  onPinnedTarget(ctx.rootfs, target, (at) => mountFs(sourcePath, at, 'bind', options.flags & (MS.BIND | MS.REC), '', dest), dest);
   if ((options.flags & BIND_REMOUNT_FLAGS) !== 0 || options.cleared !== 0) {
-    onPinnedTarget(ctx.rootfs, target, (at) => remountBind(at, options.flags & BIND_REMOUNT_FLAGS));
+    onPinnedTarget(ctx.rootfs, target, (at) => remountBind(at, options.flags & BIND_REMOUNT_FLAGS, dest), dest);
   }
+}
+
+/** `path`, a host path inside `rootfs`, as the container sees it. */
+function containerPath(rootfs: string, path: string): string {
+  return path === rootfs ? '/' : path.slice(rootfs.length);
 }
 
 /**
@@ -61,16 +82,17 @@ function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ct
  * following a final symlink, its real path checked to be inside the rootfs,
  * and the mount made through /proc/self/fd/N. A symlink swapped into the
  * path after secureJoin resolved it (CVE-2021-30465 class) then cannot
- * redirect the mount onto the host.
+ * redirect the mount onto the host. `shown` is the target in messages (the
+ * container path; `mount` gets the /proc/self/fd/N alias and names `shown` itself).
  */
-export function onPinnedTarget(rootfs: string, target: string, mount: (at: string) => void): void {
-  const fd = openFd(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+export function onPinnedTarget(rootfs: string, target: string, mount: (at: string) => void, shown = containerPath(rootfs, target)): void {
+  const fd = onPath(shown, () => openFd(target, O_PATH | O_NOFOLLOW | O_CLOEXEC));
   try {
     // O_NOFOLLOW opens a final symlink itself; mounting through its fd would follow it.
-    if (fstatSync(fd).isSymbolicLink()) throw new Error(`mount target ${target} became a symbolic link: refused`);
+    if (fstatSync(fd).isSymbolicLink()) throw new Error(`mount target ${shown} became a symbolic link: refused`);
     const real = readlinkSync(`/proc/self/fd/${fd}`);
     if (real !== rootfs && !real.startsWith(rootfs + '/')) {
-      throw new Error(`mount target ${target} resolves to ${real}, outside the container's rootfs: refused`);
+      throw new Error(`mount target ${shown} resolves to ${real}, outside the container's rootfs: refused`);
     }
     mount(`/proc/self/fd/${fd}`);
   } finally {
@@ -78,29 +100,30 @@ export function onPinnedTarget(rootfs: string, target: string, mount: (at: strin
   }
 }
 
-/** A bind mount takes its flags only from a second, MS_REMOUNT call. */
-export function remountBind(target: string, flags: number): void {
+/** A bind mount takes its flags only from a second, MS_REMOUNT call. `shown` names the target in errors. */
+export function remountBind(target: string, flags: number, shown = target): void {
   const base = MS.BIND | MS.REMOUNT;
   try {
-    mountFs('', target, '', base | flags);
+    mountFs('', target, '', base | flags, '', shown);
   } catch (err) {
     // In a user namespace the flags the source mount carries are locked and
     // must be repeated; retry with them added.
     if (!(err instanceof SyscallError) || err.errnoName !== 'EPERM') throw err;
-    mountFs('', target, '', base | flags | currentMountFlags(target));
+    mountFs('', target, '', base | flags | currentMountFlags(target, shown), '', shown);
   }
 }
 
-function createMountpoint(target: string, isDir: boolean): void {
+/** The directory, or the empty file, a bind mount goes on; `dest` is the container path for messages. */
+function createMountpoint(target: string, dest: string, isDir: boolean): void {
   if (isDir) {
-    mkdirSync(target, { recursive: true });
+    onPath(dest, () => mkdirSync(target, { recursive: true }));
     return;
   }
-  mkdirSync(dirname(target), { recursive: true });
+  onPath(posix.dirname(dest), () => mkdirSync(dirname(target), { recursive: true }));
   try {
     statSync(target);
   } catch {
-    closeSync(openSync(target, 'a', 0o644));
+    onPath(dest, () => closeSync(openSync(target, 'a', 0o644)));
   }
 }
 
@@ -161,33 +184,34 @@ function ownCgroupDir(h: CgroupHierarchy): string {
  * the filesystem would show the host's whole tree, and is refused in a user
  * namespace).
  */
-function mountHierarchy(h: CgroupHierarchy, dir: string, flags: number, cgroupNamespace: boolean): void {
+function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: number, cgroupNamespace: boolean): void {
   if (cgroupNamespace) {
-    mountFs(h.fstype, dir, h.fstype, flags, h.controllers);
+    mountFs(h.fstype, dir, h.fstype, flags, h.controllers, shown);
     return;
   }
-  mountFs(ownCgroupDir(h), dir, 'bind', MS.BIND | MS.REC);
-  remountBind(dir, flags & BIND_REMOUNT_FLAGS);
+  mountFs(ownCgroupDir(h), dir, 'bind', MS.BIND | MS.REC, '', shown);
+  remountBind(dir, flags & BIND_REMOUNT_FLAGS, shown);
 }
 
 /**
  * A `cgroup` mount shows the container the host's layout: one cgroup2 mount
  * on a unified host; a tmpfs holding one mount per v1 hierarchy otherwise.
  */
-function mountCgroupTree(options: ParsedMountOptions, target: string, cgroupNamespace: boolean): void {
+function mountCgroupTree(options: ParsedMountOptions, target: string, dest: string, cgroupNamespace: boolean): void {
   const flags = options.flags & ~MS.RDONLY;
   const hierarchies = hostCgroupHierarchies();
   if (hierarchies.length === 1 && hierarchies[0].name === '') {
-    mountHierarchy(hierarchies[0], target, options.flags, cgroupNamespace);
+    mountHierarchy(hierarchies[0], target, dest, options.flags, cgroupNamespace);
     return;
   }
-  mountFs('tmpfs', target, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755');
+  mountFs('tmpfs', target, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755', dest);
   for (const h of hierarchies) {
     const dir = `${target}/${h.name}`;
-    mkdirSync(dir, { recursive: true });
-    mountHierarchy(h, dir, flags | (options.flags & MS.RDONLY), cgroupNamespace);
+    const shown = posix.join(dest, h.name);
+    onPath(shown, () => mkdirSync(dir, { recursive: true }));
+    mountHierarchy(h, dir, shown, flags | (options.flags & MS.RDONLY), cgroupNamespace);
   }
-  if (options.flags & MS.RDONLY) mountFs('', target, '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+  if (options.flags & MS.RDONLY) mountFs('', target, '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, '', dest);
 }
 
 /** Filesystems whose files take their SELinux label from the mount (runc labels the same). */

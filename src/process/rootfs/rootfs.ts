@@ -7,8 +7,9 @@ import { mountFs, pivotRoot, changeRoot, unmount, MNT_DETACH } from '../../linux
 import { changeDir } from '../../linux/proc';
 import { MS, propagationFlag } from '../../linux/mount-options';
 import { mountEntry, remountBind } from './mounts';
-import { createDevices, createDevLinks, devicesToCreate } from './devices';
+import { createDevices, createDevLinks } from './devices';
 import { secureJoin } from './secure-join';
+import { configError, onPath } from '../../errors';
 
 export interface RootfsPlan {
   spec: Spec;
@@ -36,11 +37,20 @@ export function prepareRootfs(plan: RootfsPlan): void {
   const mountLabel = plan.mountLabel;
   mounts.forEach((entry, i) => mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace, mountLabel }, i));
   if (!bindsHostDev(spec)) {
-    createDevices(rootfs, devicesToCreate(spec.linux?.devices), plan.inUserNamespace);
+    createDevices(rootfs, spec.linux?.devices, plan.inUserNamespace);
     createDevLinks(rootfs, mounts.some((m) => m.destination === '/dev/pts' && m.type === 'devpts'));
   }
   const cwd = spec.process?.cwd;
-  if (cwd) mkdirSync(secureJoin(rootfs, cwd), { recursive: true, mode: 0o755 });
+  if (cwd) makeWorkingDir(rootfs, cwd);
+}
+
+/** The process' cwd, made if missing; a failure names /process/cwd and the path as written. */
+function makeWorkingDir(rootfs: string, cwd: string): void {
+  try {
+    onPath(cwd, () => mkdirSync(secureJoin(rootfs, cwd), { recursive: true, mode: 0o755 }));
+  } catch (err) {
+    throw configError('/process/cwd', (err as Error).message, err);
+  }
 }
 
 export function switchRoot(plan: RootfsPlan): void {
