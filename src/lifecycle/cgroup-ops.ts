@@ -1,6 +1,6 @@
 // The commands that act on a container through its cgroup: pause, resume,
 // update, ps and events.
-import { UserError } from '../errors';
+import { configError, UserError } from '../errors';
 import type { LinuxResources } from '../spec/types';
 import type { CgroupManager, CgroupStats, ContainerCgroup } from '../cgroups/types';
 import { openContainerCgroup } from '../cgroups/manager';
@@ -54,7 +54,7 @@ function checkMemoryBeforeUpdate(cgroup: CgroupManager, resources: LinuxResource
   if (!memory?.checkBeforeUpdate || memory.limit === undefined || memory.limit < 0) return;
   const usage = cgroup.stats().memory.usage.usage;
   if (memory.limit <= usage) {
-    throw new UserError(`config.json: /linux/resources/memory/limit: ${memory.limit} is not above the current usage ${usage}`);
+    throw configError('/linux/resources/memory/limit', `${memory.limit} is not above the current usage ${usage}`);
   }
 }
 

@@ -16,7 +16,7 @@ import { runHooks } from '../hooks/run-hook';
 import { readProcStat, waitUntilGone } from '../linux/proc-info';
 import { sendSignal } from '../linux/signals';
 import { planContainerCgroup } from '../cgroups/manager';
-import { UserError } from '../errors';
+import { configError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
 import { validateId } from './ids';
@@ -45,7 +45,7 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   const id = validateId(opts.id);
   const bundle = resolve(opts.bundle);
   const spec = loadConfig(bundle);
-  if (!spec.process) throw new UserError('config.json: /process: must be present to create a container');
+  if (!spec.process) throw configError('/process', 'must be present to create a container');
   if (opts.consoleFd === undefined) checkConsoleSocket(spec.process.terminal === true, opts.consoleSocket, true);
   const store = new StateStore(opts.root);
   return withContainerLock(opts.root, id, async () => {

@@ -5,7 +5,7 @@ import { EXEC_STAGE1_STEPS } from '../../src/process/exec/stage1';
 import { EXEC_STEPS } from '../../src/process/exec/child';
 import { PROCESS_STEPS, runSteps, type Step } from '../../src/process/setup/steps';
 import { errorOf, reportOf, StepFailure } from '../../src/process/channel/reports';
-import { ChildError, ConfigError, SyscallError, UserError } from '../../src/errors';
+import { ChildError, configError, ConfigError, SyscallError, UserError } from '../../src/errors';
 
 const names = (steps: ReadonlyArray<Step<never, never>>): string[] => steps.map(([name]) => name);
 
@@ -86,5 +86,15 @@ describe('child error reports', () => {
     assert.equal(err.message, 'exec: config.json: /process/cwd: must be an absolute path');
     assert.equal(err.step, undefined);
     assert.equal((err.failure as ConfigError).pointer, '/process/cwd');
+  });
+
+  it('a config error keeps the syscall behind it (a mount on the path the user wrote)', () => {
+    const mount = new SyscallError('mount', 'ENODEV', 19, '"bogusfs" on /mnt');
+    const report = reportOf(new StepFailure('root filesystem', configError('/mounts/7', mount.message, mount)));
+    const err = errorOf(JSON.parse(JSON.stringify(report)), 'create');
+    assert.equal(err.message, 'create: step "root filesystem": config.json: /mounts/7: mount("bogusfs" on /mnt): ENODEV');
+    const cause = (err.failure as ConfigError).cause;
+    assert.ok(cause instanceof SyscallError);
+    assert.equal(cause.errnoName, 'ENODEV');
   });
 });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LinuxResources } from '../../spec/types';
 import type { CgroupManager, CgroupState, CgroupStats, CgroupWrite } from '../types';
-import { UserError } from '../../errors';
+import { configError } from '../../errors';
 import { applyWrites, childCgroups, pidsBelow, readCgroupFile, writeCgroupFile } from '../files';
 import { v1Writes } from './resources';
 import { isCgroupFrozen } from '../frozen';
@@ -26,7 +26,7 @@ function refuseIgnoredWrites(writes: CgroupWrite[], dirOf: (controller: string) 
     const got = readCgroupFile(`${dirOf(w.controller)}/${w.file}`).trim();
     // The kernel rounds a byte limit down to whole pages.
     if (Number(got) !== Math.floor(Number(w.value) / PAGE) * PAGE) {
-      throw new UserError(`config.json: ${w.field}: this kernel accepts but ignores it (${w.file} reads ${got} after writing ${w.value})`);
+      throw configError(w.field, `this kernel accepts but ignores it (${w.file} reads ${got} after writing ${w.value})`);
     }
   }
 }

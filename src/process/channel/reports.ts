@@ -17,6 +17,8 @@ export interface ErrorReport {
   file?: string;
   pointer?: string;
   detail?: string;
+  /** What a config error came from (the mount's SyscallError, say). */
+  cause?: ErrorReport;
 }
 
 /** A failure inside a named step: the step's name travels with the error. */
@@ -36,7 +38,9 @@ export function reportOf(err: unknown): ErrorReport {
   if (err instanceof SyscallError) {
     return { kind: 'syscall', message: err.message, call: err.call, errnoName: err.errnoName, errno: err.errno, ...(err.subject !== undefined && { subject: err.subject }) };
   }
-  if (err instanceof ConfigError) return { kind: 'config', message: err.message, file: err.file, pointer: err.pointer, detail: err.detail };
+  if (err instanceof ConfigError) {
+    return { kind: 'config', message: err.message, file: err.file, pointer: err.pointer, detail: err.detail, ...(err.cause !== undefined && { cause: reportOf(err.cause) }) };
+  }
   if (err instanceof UserError) return { kind: 'user', message: err.message };
   return { kind: 'other', message: err instanceof Error ? err.message : String(err) };
 }
@@ -48,6 +52,8 @@ export function errorOf(report: ErrorReport, verb: string): ChildError {
 
 function failureOf(r: ErrorReport): Error {
   if (r.kind === 'syscall' && r.call !== undefined && r.errnoName !== undefined) return new SyscallError(r.call, r.errnoName, r.errno ?? 0, r.subject);
-  if (r.kind === 'config' && r.file !== undefined && r.pointer !== undefined && r.detail !== undefined) return new ConfigError(r.file, r.pointer, r.detail);
+  if (r.kind === 'config' && r.file !== undefined && r.pointer !== undefined && r.detail !== undefined) {
+    return new ConfigError(r.file, r.pointer, r.detail, r.cause === undefined ? undefined : { cause: failureOf(r.cause) });
+  }
   return r.kind === 'other' ? new Error(r.message) : new UserError(r.message);
 }

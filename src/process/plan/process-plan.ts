@@ -3,6 +3,7 @@
 // (the flags or --process file). Both are planned here, by one function, and
 // applied by the same final steps (setup/steps.ts).
 import type { Process, Spec } from '../../spec/types';
+import { configError, UserError } from '../../errors';
 import type { CapabilitySets } from '../../linux/capabilities';
 import { checkLsmSupport } from '../../linux/lsm';
 import { lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security';
@@ -51,7 +52,11 @@ export function planProcess(spec: Spec, options: ProcessPlanOptions): ProcessPla
   };
 }
 
-/** How an error names one of the process' fields: its JSON path in config.json, or the exec'd process' field (--cwd, process.json). */
-export function processField(origin: ProcessOrigin, field: 'args' | 'cwd'): string {
-  return origin === 'config' ? `config.json: /process/${field}` : `process.${field}`;
+/**
+ * An error about one of the process' fields, named where the user wrote it:
+ * a config error at /process/<field> for the container's process, the
+ * process.<field> of `tsrun exec` (its --cwd, its args, its --process file).
+ */
+export function processFieldError(origin: ProcessOrigin, field: 'args' | 'cwd', detail: string): UserError {
+  return origin === 'config' ? configError(`/process/${field}`, detail) : new UserError(`process.${field}: ${detail}`);
 }

@@ -4,7 +4,7 @@
 // syscall this architecture does not have is skipped with a warning, as runc
 // does, so one profile serves several kernels and architectures.
 import type { LinuxSeccomp, LinuxSyscall, Spec } from '../../spec/types';
-import { ConfigError, SyscallError } from '../../errors';
+import { configError, SyscallError } from '../../errors';
 import {
   FILTER_FLAG,
   INSTRUCTION_BYTES,
@@ -103,7 +103,7 @@ const FLAGS: Record<string, number> = {
 const SECCOMP = '/linux/seccomp';
 
 function fail(pointer: string, detail: string): never {
-  throw new ConfigError('config.json', pointer, detail);
+  throw configError(pointer, detail);
 }
 
 /** One libseccomp rule: a syscall number, an action and the comparisons that must all hold. */

@@ -8,7 +8,7 @@ import { PER_LINUX, PER_LINUX32, type SchedAttr } from '../../linux/sched';
 import { CAPABILITIES } from '../../linux/capability-names';
 import type { CapabilitySets } from '../../linux/capabilities';
 import { LINUX_RLIMITS } from '../../spec/rlimits';
-import { ConfigError } from '../../errors';
+import { configError } from '../../errors';
 
 const SET_NAMES = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
@@ -36,7 +36,7 @@ export function resolveCapabilities(
     (caps[setName] ?? []).forEach((name, index) => {
       const number = CAPABILITIES[name];
       if (number === undefined) {
-        throw new ConfigError('config.json', `/process/capabilities/${setName}/${index}`, `unknown capability "${name}"`);
+        throw configError(`/process/capabilities/${setName}/${index}`, `unknown capability "${name}"`);
       }
       if (number > lastCap) {
         warn(`capability ${name} is not supported by this kernel: ignored`);
@@ -58,7 +58,7 @@ export interface ResolvedRlimit {
 export function resolveRlimits(rlimits: POSIXRlimit[] | undefined): ResolvedRlimit[] {
   return (rlimits ?? []).map((r, index) => {
     const resource = LINUX_RLIMITS[r.type];
-    if (resource === undefined) throw new ConfigError('config.json', `/process/rlimits/${index}/type`, `unknown rlimit "${r.type}"`);
+    if (resource === undefined) throw configError(`/process/rlimits/${index}/type`, `unknown rlimit "${r.type}"`);
     return { resource, name: r.type, soft: r.soft, hard: r.hard };
   });
 }
@@ -76,8 +76,8 @@ export function checkSysctls(sysctl: Record<string, string> | undefined, namespa
     if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) needs = 'ipc';
     else if (key.startsWith('net.')) needs = 'network';
     else if (key === 'kernel.hostname' || key === 'kernel.domainname') needs = 'uts';
-    if (needs === undefined) throw new ConfigError('config.json', where, `sysctl "${key}" is not in a separate kernel namespace`);
-    if (!namespaces.has(needs)) throw new ConfigError('config.json', where, `sysctl "${key}" needs a ${needs} namespace of the container's own`);
+    if (needs === undefined) throw configError(where, `sysctl "${key}" is not in a separate kernel namespace`);
+    if (!namespaces.has(needs)) throw configError(where, `sysctl "${key}" needs a ${needs} namespace of the container's own`);
   }
 }
 
@@ -104,23 +104,23 @@ export function resolveProcessAttributes(spec: Spec): ProcessAttributes {
   const out: ProcessAttributes = {};
   const personality = spec.linux?.personality;
   if (personality) {
-    if ((personality.flags ?? []).length > 0) throw new ConfigError('config.json', '/linux/personality/flags', 'personality flags are not supported');
+    if ((personality.flags ?? []).length > 0) throw configError('/linux/personality/flags', 'personality flags are not supported');
     out.personality = personality.domain === 'LINUX32' ? PER_LINUX32 : PER_LINUX;
   }
   const io = spec.process?.ioPriority;
   if (io) {
     const ioClass = IO_CLASSES[io.class];
-    if (ioClass === undefined) throw new ConfigError('config.json', '/process/ioPriority/class', `unknown class "${io.class}"`);
+    if (ioClass === undefined) throw configError('/process/ioPriority/class', `unknown class "${io.class}"`);
     out.ioPriority = { ioClass, level: io.priority };
   }
   const sched = spec.process?.scheduler;
   if (sched) {
     const policy = SCHED_POLICIES[sched.policy];
-    if (policy === undefined) throw new ConfigError('config.json', '/process/scheduler/policy', `unknown policy "${sched.policy}"`);
+    if (policy === undefined) throw configError('/process/scheduler/policy', `unknown policy "${sched.policy}"`);
     let flags = 0;
     (sched.flags ?? []).forEach((name, i) => {
       const bit = SCHED_FLAGS[name];
-      if (bit === undefined) throw new ConfigError('config.json', `/process/scheduler/flags/${i}`, `unknown flag "${name}"`);
+      if (bit === undefined) throw configError(`/process/scheduler/flags/${i}`, `unknown flag "${name}"`);
       flags |= bit;
     });
     out.scheduler = { policy, flags, nice: sched.nice ?? 0, priority: sched.priority ?? 0, runtime: sched.runtime ?? 0, deadline: sched.deadline ?? 0, period: sched.period ?? 0 };
@@ -167,5 +167,5 @@ export function checkProcMount(m: ProcMountCandidate, index: number, where: stri
   const isBind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
   if (isBind && PROC_BIND_ALLOWED.has(dest)) return;
   const named = dest === m.destination ? `"${m.destination}"` : `"${m.destination}" (${dest} in the container)`;
-  throw new ConfigError('config.json', `/mounts/${index}/destination`, `${named} cannot be mounted: it is inside /proc (only proc itself, or a bind over ${[...PROC_BIND_ALLOWED].join(', ')})`);
+  throw configError(`/mounts/${index}/destination`, `${named} cannot be mounted: it is inside /proc (only proc itself, or a bind over ${[...PROC_BIND_ALLOWED].join(', ')})`);
 }

@@ -62,7 +62,7 @@ function isExecutableFile(path: string): boolean {
  * fails (ENOENT) for a directory out of reach of the process' root, as runc
  * checks.
  */
-export function enterWorkingDir(cwd: string, where: string): void {
+export function enterWorkingDir(cwd: string, fieldError: (detail: string) => Error): void {
   changeDir(cwd);
   let path: string | undefined;
   try {
@@ -71,10 +71,10 @@ export function enterWorkingDir(cwd: string, where: string): void {
     // ENOENT: out of reach of the root (or removed). Anything else, e.g. a
     // seccomp profile that denies getcwd, means the check cannot be made.
     const errno = (err as { errnoName?: string }).errnoName;
-    if (errno !== 'ENOENT') throw new UserError(`${where}: cannot check that ${cwd} is inside the container: getcwd: ${errno}`);
+    if (errno !== 'ENOENT') throw fieldError(`cannot check that ${cwd} is inside the container: getcwd: ${errno}`);
   }
   if (path === undefined || !path.startsWith('/')) {
-    throw new UserError(`${where}: ${cwd} is outside the container's root filesystem (possible container breakout)`);
+    throw fieldError(`${cwd} is outside the container's root filesystem (possible container breakout)`);
   }
 }
 

@@ -5,9 +5,8 @@
 // has a name, and a failure is reported with it.
 import { execProgram, prctlSet, PR_SET_NO_NEW_PRIVS } from '../../linux/proc';
 import { setExecLabels } from '../../linux/lsm';
-import { UserError } from '../../errors';
 import { StepFailure } from '../channel/reports';
-import { processField, type ProcessPlan } from '../plan/process-plan';
+import { processFieldError, type ProcessPlan } from '../plan/process-plan';
 import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './program';
 import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
 import { loadSeccompEarly, loadSeccompLate, seccompFdsToKeep, type SeccompAgentView } from './seccomp-load';
@@ -41,7 +40,7 @@ export const PROCESS_STEPS: ReadonlyArray<Step<ProcessSetup, void>> = [
   ['seccomp without no_new_privs', (s) => loadSeccompEarly(s)],
   ['user and capabilities', (s) => switchUserKeepingCapabilities(s.process.config.user, s.process.capabilities, s.process.lastCap)],
   ['no new privileges', (s) => s.process.config.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
-  ['cwd', (s) => enterWorkingDir(s.process.config.cwd ?? '/', processField(s.process.origin, 'cwd'))],
+  ['cwd', (s) => enterWorkingDir(s.process.config.cwd ?? '/', (detail) => processFieldError(s.process.origin, 'cwd', detail))],
   ['find program', (s) => findProgram(s)],
   ['LSM labels', (s) => setExecLabels(s.process.config.apparmorProfile, s.process.config.selinuxLabel)],
 ];
@@ -57,7 +56,7 @@ export function newProcessSetup(process: ProcessPlan, agent: SeccompAgentView): 
 
 function findProgram(s: ProcessSetup): void {
   const config = s.process.config;
-  if (!config.args?.length) throw new UserError(`${processField(s.process.origin, 'args')}: must not be empty`);
+  if (!config.args?.length) throw processFieldError(s.process.origin, 'args', 'must not be empty');
   s.env = withHome(config.env ?? [], config.user?.uid ?? 0);
   s.program = lookPath(config.args[0], s.env);
 }
