@@ -2,7 +2,7 @@
 // create-time failures fail the operation and leave nothing, post* failures
 // are warnings.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session, waitFor } from '../helpers/session';
 import { tempDir } from '../helpers/harness';
@@ -29,7 +29,10 @@ describe('hooks', function () {
     writeFileSync(recorder, `#!/bin/sh\nstate=$(cat)\necho "$1|$(readlink /proc/self/ns/mnt)|$state" >> ${log}\n`);
     chmodSync(recorder, 0o755);
   });
-  afterEach(() => s.cleanup());
+  afterEach(() => {
+    s.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const hook = (kind: string, extra: Partial<Hook> = {}): Hook[] => [{ path: recorder, args: ['record.sh', kind], ...extra }];
   const records = (): HookRecord[] =>
