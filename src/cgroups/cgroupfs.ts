@@ -12,13 +12,20 @@ import { CgroupWriteError, writeCgroupFile } from './files';
 import { V1Manager } from './v1/manager';
 import { V2Manager } from './v2/manager';
 import { applyV2DeviceRules } from './devices/apply-v2';
+import { firstLimitField, isPermissionError, isTrackingOnly, limitWithoutCgroup, makeDirsOrDrop } from './rootless';
 
 /** Where a cgroupfs container's cgroup goes on this host. */
-export function planCgroupfs(spec: Spec, id: string): CgroupState {
+export function planCgroupfs(spec: Spec, id: string, rootless = false): CgroupState {
   const state = resolveCgroupDirs(hostCgroupLayout(), spec.linux?.cgroupsPath, id, ownCgroups());
   // The default path is tsrun/<id>: the tsrun level is ours to remove when it empties.
   if (!spec.linux?.cgroupsPath) state.removeEmptyParent = true;
+  if (rootless) state.rootless = true;
   return state;
+}
+
+/** Whether a recorded cgroup has any directory left (a rootless one may have none). */
+export function hasCgroupDirs(state: CgroupState): boolean {
+  return Object.keys(state.paths).length > 0;
 }
 
 /** What the v1 and v2 cgroupfs drivers share: all but how the files are reached and where an exec'd process may go. */
@@ -28,27 +35,55 @@ export abstract class CgroupfsCgroup implements ContainerCgroup {
   /** A new manager each time: the state's paths may have changed since (a systemd scope adopts its real ones). */
   abstract files(): CgroupManager;
 
-  /** The directories exist and hold their limits before the init is forked. */
+  /**
+   * The directories exist and hold their limits before the init is forked.
+   * Rootless: a directory the user may not make on the default path is
+   * dropped (the state is updated in place), and then no limit may be asked.
+   */
   prepare(resources: LinuxResources): void {
+    const { rootless, removeEmptyParent: defaultPath, version } = this.state;
+    const denied = makeDirsOrDrop(this.state.paths, (controllers) => rootless === true && (defaultPath === true || controllers.every((c) => isTrackingOnly(version, c))));
+    if (denied !== undefined) {
+      const field = firstLimitField(resources);
+      if (field !== undefined) throw limitWithoutCgroup(field, denied);
+    }
+    if (!hasCgroupDirs(this.state)) return;
     const cgroup = this.files();
     cgroup.create();
-    cgroup.setResources(resources);
+    cgroup.setResources(resources, { skipDevices: this.state.rootless });
   }
 
+  /** Rootless: a tracking-only hierarchy (see isTrackingOnly) the user may not join is let be. */
   placeInit(pid: number): void {
-    this.files().addProcess(pid);
+    const { rootless, version, paths } = this.state;
+    if (!rootless) return this.files().addProcess(pid);
+    for (const dir of new Set(Object.values(paths))) {
+      try {
+        writeCgroupFile(`${dir}/cgroup.procs`, String(pid));
+      } catch (err) {
+        const trackingOnly = Object.keys(paths).every((c) => paths[c] !== dir || isTrackingOnly(version, c));
+        if (!trackingOnly || !isPermissionError(err)) throw err;
+      }
+    }
   }
 
+  /** Rootless: an exec'd process that may not join stays where the caller is, as with runc. */
   placeExec(pid: number, _initPid: number): void {
-    this.files().addProcess(pid);
+    try {
+      this.files().addProcess(pid);
+    } catch (err) {
+      if (!this.state.rootless) throw err;
+    }
   }
 
+  /** Device rules are rewritten only when given, and never by a rootless container (its user namespace keeps them). */
   update(resources: LinuxResources): void {
-    this.files().setResources(resources, { skipDevices: resources.devices === undefined });
+    this.files().setResources(resources, { skipDevices: resources.devices === undefined || this.state.rootless });
   }
 
   /** Removes the directories and, for the default path, the shared tsrun level if now empty. */
   destroy(): void {
+    if (!hasCgroupDirs(this.state)) return;
     this.files().destroy();
     if (!this.state.removeEmptyParent) return;
     for (const dir of new Set(Object.values(this.state.paths).map((d) => dirname(d)))) {

@@ -29,6 +29,12 @@ export interface CgroupState {
   paths: Record<string, string>;
   /** The directory above (tsrun/ for the default path) is removed with the last container in it. */
   removeEmptyParent?: boolean;
+  /**
+   * Rootless cgroups (--rootless, auto when not root): permission errors on
+   * the default path drop a hierarchy instead of failing, device rules are
+   * left to the user namespace, and an exec that cannot join is let be.
+   */
+  rootless?: boolean;
   /** --systemd-cgroup: the scope unit holding the container. */
   systemd?: SystemdScopeState;
 }

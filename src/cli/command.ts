@@ -18,7 +18,8 @@ export interface GlobalOptions {
   logFormat: 'text' | 'json';
   debug: boolean;
   systemdCgroup: boolean;
-  rootless?: string;
+  /** --rootless (auto: not root, or root of a user namespace): cgroup permission errors forgiven on the default path. */
+  rootlessCgroups: boolean;
 }
 
 export type ParsedArgs = Record<string, unknown> & { _: string[] };
@@ -33,6 +34,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Stop parsing options at the first positional argument after these many (exec's command line). */
   haltAfterPositionals?: number;
+  /** false for verbs that never touch the state root (spec, features): they work whatever $XDG_RUNTIME_DIR is. */
+  usesState?: boolean;
   /** Loads the implementation lazily so each verb pays only for what it uses. */
   run(args: ParsedArgs, globals: GlobalOptions): Promise<number | void> | number | void;
 }
@@ -43,5 +46,5 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   'log-format': { type: 'string', describe: 'set the log format (default text)', choices: ['text', 'json'] },
   debug: { type: 'boolean', describe: 'enable debug logging' },
   'systemd-cgroup': { type: 'boolean', describe: 'make the cgroup a systemd scope (linux.cgroupsPath as slice:prefix:name, default system.slice:tsrun:<id>)' },
-  rootless: { type: 'string', describe: 'accepted for compatibility: true, false or auto' },
+  rootless: { type: 'string', describe: 'ignore cgroup permission errors: true, false or auto (default: auto, on when not root or in a user namespace)' },
 };

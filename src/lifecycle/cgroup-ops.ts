@@ -7,9 +7,12 @@ import { openContainerCgroup } from '../cgroups/manager';
 import { Container } from './container';
 import { StateStore } from './store';
 import { withContainerLock } from './lock';
+import { processesWithoutCgroup } from './processes';
 
 function cgroupOf(container: Container): ContainerCgroup {
-  if (!container.record.cgroup) throw new UserError(`container ${container.id} has no cgroup recorded`);
+  if (!container.record.cgroup) {
+    throw new UserError(`container ${container.id} has no cgroup: it was created rootless where its user may not make one (pause, resume, update and stats need a cgroup delegated to the user)`);
+  }
   return openContainerCgroup(container.record.cgroup);
 }
 
@@ -60,8 +63,8 @@ function checkMemoryBeforeUpdate(cgroup: CgroupManager, resources: LinuxResource
 
 export function containerPids(root: string, id: string): number[] {
   const container = Container.load(new StateStore(root), id);
-  if (container.status() === 'stopped' && !container.record.cgroup) return [];
-  return cgroupOf(container).files().pids();
+  if (container.record.cgroup) return cgroupOf(container).files().pids();
+  return container.status() === 'stopped' ? [] : processesWithoutCgroup(container.record);
 }
 
 export interface StatsEvent {

@@ -16,6 +16,8 @@ import { runHooks } from '../hooks/run-hook';
 import { readProcStat, waitUntilGone } from '../linux/proc-info';
 import { sendSignal } from '../linux/signals';
 import { planContainerCgroup } from '../cgroups/manager';
+import { hasCgroupDirs } from '../cgroups/cgroupfs';
+import { checkRootlessSpec, ownerName } from './rootless';
 import { configError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
@@ -39,6 +41,8 @@ export interface CreateOptions {
   consoleFd?: number;
   /** --systemd-cgroup: the cgroup is to be a systemd scope. */
   systemdCgroup?: boolean;
+  /** --rootless (see rootless.ts): cgroup permission errors on the default path are forgiven. */
+  rootlessCgroups?: boolean;
 }
 
 export async function createContainer(opts: CreateOptions): Promise<ContainerRecord> {
@@ -46,6 +50,7 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   const bundle = resolve(opts.bundle);
   const spec = loadConfig(bundle);
   if (!spec.process) throw configError('/process', 'must be present to create a container');
+  checkRootlessSpec(spec);
   if (opts.consoleFd === undefined) checkConsoleSocket(spec.process.terminal === true, opts.consoleSocket, true);
   const store = new StateStore(opts.root);
   return withContainerLock(opts.root, id, async () => {
@@ -73,7 +78,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
   const rootfs = realpathSync(resolveRootfs(spec, bundle));
   const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
-  const cgroup = planContainerCgroup(spec, id, opts.systemdCgroup);
+  const cgroup = planContainerCgroup(spec, id, { systemdDriver: opts.systemdCgroup, rootless: opts.rootlessCgroups });
   const resources = spec.linux?.resources ?? {};
   const record: ContainerRecord = {
     ociVersion: spec.ociVersion ?? OCI_VERSION,
@@ -83,7 +88,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
     bundle,
     rootfs,
     created: new Date().toISOString(),
-    owner: '',
+    owner: ownerName(),
     annotations: spec.annotations,
     privatePidNamespace: plan.create.includes('pid'),
     mountsOnHost: !plan.hasMountNamespace,
@@ -93,6 +98,8 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   store.write(record);
   undo.push(() => cgroup.destroy());
   cgroup.prepare(resources);
+  // Rootless without the right to make any cgroup: the container has none.
+  if (!hasCgroupDirs(cgroup.state)) record.cgroup = undefined;
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);

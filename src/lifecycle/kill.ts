@@ -1,9 +1,9 @@
 // `kill`: signal the init, or with --all every process of the container.
-import { readdirSync, readlinkSync } from 'node:fs';
 import { UserError } from '../errors';
 import { sendSignal } from '../linux/signals';
 import { Container } from './container';
 import { StateStore } from './store';
+import { processesWithoutCgroup } from './processes';
 import { openContainerCgroup } from '../cgroups/manager';
 import type { CgroupManager } from '../cgroups/types';
 
@@ -48,36 +48,16 @@ function endsProcessByDefault(signal: number): boolean {
 }
 
 /**
- * Every process of the container: those in its cgroup. (States written
- * before cgroups: those in its private pid namespace; when it shares the
- * host's, only the init can be told apart safely.)
+ * Every process of the container: those in its cgroup, or without one
+ * those processesWithoutCgroup finds (the init first: with SIGKILL the
+ * kernel then takes the rest of a pid namespace).
  */
 function signalAll(container: Container, signal: number): void {
-  const initPid = container.record.pid;
   if (container.record.cgroup) {
     signalCgroup(openContainerCgroup(container.record.cgroup).files(), signal);
     return;
   }
-  if (!container.record.privatePidNamespace) {
-    sendSignal(initPid, signal);
-    return;
-  }
-  const pidNs = namespaceOf(initPid);
-  // The init first: with SIGKILL the kernel then takes the rest of the namespace.
-  sendSignal(initPid, signal);
-  if (pidNs === null) return;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === initPid) continue;
-    if (namespaceOf(Number(name)) === pidNs) sendSignal(Number(name), signal);
-  }
-}
-
-function namespaceOf(pid: number): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return null;
-  }
+  for (const pid of processesWithoutCgroup(container.record)) sendSignal(pid, signal);
 }
 
 /** Frozen processes only act on a signal once thawed: a SIGKILL to a paused container thaws it. */

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { validateId } from './ids';
+import { stateRootHint } from './rootless';
 import type { CgroupState } from '../cgroups/types';
 import type { Hooks } from '../spec/types';
 
@@ -34,9 +35,14 @@ export interface ContainerRecord {
 /** The exec fifo's name in a container's state directory. */
 export const EXEC_FIFO_NAME = 'exec.fifo';
 
-export function defaultStateRoot(): string {
-  if (process.getuid?.() === 0 || !process.env.XDG_RUNTIME_DIR) return '/run/tsrun';
-  return join(process.env.XDG_RUNTIME_DIR, 'tsrun');
+/** Makes the state root (0711: the containers' roots may need to reach their exec fifos). */
+export function ensureStateRoot(root: string): void {
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError(`state root ${root}: mkdir ${e.path ?? root}: ${e.code ?? e.message}${stateRootHint(root)}`);
+  }
 }
 
 export class StateStore {
@@ -52,7 +58,7 @@ export class StateStore {
 
   /** Makes the container's directory; fails when the id is taken. */
   claim(id: string): string {
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    ensureStateRoot(this.root);
     const dir = this.dir(id);
     try {
       mkdirSync(dir, { mode: 0o711 });

@@ -1,4 +1,5 @@
 // Process-level calls: identity, sessions, waiting, signalling, exec.
+import { readFileSync } from 'node:fs';
 import { check, libc, lastErrno, syscallError } from './libc';
 
 const c = {
@@ -82,9 +83,31 @@ export function newSession(): void {
 }
 
 export function setIds(uid: number, gid: number, additionalGids: number[]): void {
-  check(c.setgroups(additionalGids.length, additionalGids) as number, 'setgroups', additionalGids.join(','));
+  setGroups(additionalGids);
   check(c.setresgid(gid, gid, gid) as number, 'setresgid', String(gid));
   check(c.setresuid(uid, uid, uid) as number, 'setresuid', String(uid));
+}
+
+/**
+ * A user namespace made by an unprivileged user with only their own gid
+ * mapped has setgroups denied for good (user_namespaces(7)): there the
+ * group list cannot change, so an empty one is left as it is (as runc does)
+ * and any other is refused with the reason.
+ */
+function setGroups(gids: number[]): void {
+  if (setgroupsDenied()) {
+    if (gids.length === 0) return;
+    throw new Error(`setgroups(${gids.join(',')}): this user namespace denies setgroups (a rootless container with a single gid mapping cannot have process.user.additionalGids)`);
+  }
+  check(c.setgroups(gids.length, gids) as number, 'setgroups', gids.join(','));
+}
+
+function setgroupsDenied(): boolean {
+  try {
+    return readFileSync('/proc/self/setgroups', 'utf8').trim() === 'deny';
+  } catch {
+    return false;
+  }
 }
 
 /** Only setresuid/setresgid, for steps that must not touch supplementary groups. */

@@ -2,6 +2,7 @@ import type { CommandSpec } from '../command';
 
 export const featuresCommand: CommandSpec = {
   name: 'features',
+  usesState: false,
   positional: '',
   describe: 'print the runtime-spec features JSON of this runtime',
   arity: [0, 0],

@@ -2,6 +2,7 @@ import type { CommandSpec } from '../command';
 
 export const specCommand: CommandSpec = {
   name: 'spec',
+  usesState: false,
   positional: '',
   describe: 'write a default config.json (the one runc spec writes) into the bundle directory',
   arity: [0, 0],

@@ -3,6 +3,7 @@
 // container's root, opened O_PATH before pivot_root and reopened through
 // /proc/self/fd afterwards, when its host path is out of sight. The `start`
 // side is in start-fifo-release.ts, which needs no koffi.
+import { SyscallError } from '../../errors';
 import { closeFd, makeFifo, openFd, writeFd, chownPath, O_CLOEXEC, O_PATH, O_WRONLY } from '../../linux/fd';
 
 export function createExecFifo(path: string, rootUid: number, rootGid: number): void {
@@ -12,7 +13,13 @@ export function createExecFifo(path: string, rootUid: number, rootGid: number): 
   } finally {
     process.umask(previous);
   }
-  chownPath(path, rootUid, rootGid);
+  try {
+    chownPath(path, rootUid, rootGid);
+  } catch (err) {
+    // A user may not give a file away to a subordinate id: the fifo stays
+    // theirs, and its mode already lets the container's root write it.
+    if (!(err instanceof SyscallError && err.errnoName === 'EPERM' && process.geteuid?.() !== 0)) throw err;
+  }
 }
 
 /** In the init, before the root switch: a handle that survives pivot_root. */

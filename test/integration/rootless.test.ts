@@ -1,0 +1,401 @@
+// Rootless: tsrun run by an unprivileged user (tsrun-rootless, made with
+// subordinate ids by hack/test-user.sh, which `npm test` runs first), with a
+// bundle and an $XDG_RUNTIME_DIR of its own under a temp dir. On this host
+// the user may not make cgroups, so containers without limits run without
+// one; a cgroup a test hands to the user (under the test's own cgroup) is
+// used with its limits. Every verb, the id mappings with and without
+// newuidmap, and each error path with nothing left behind.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, openSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { BUSYBOX_ROOTFS, TSRUN, isAlive, tempDir } from '../helpers/harness';
+import { sleep, waitFor } from '../helpers/session';
+import { everyHierarchyDir, isCgroupV2, v1Mounts, ownCgroup, removeOwnCgroups } from './cgroups-common';
+import type { Spec } from '../../src/spec/types';
+
+const USER = 'tsrun-rootless';
+
+interface Account {
+  uid: number;
+  gid: number;
+  subuid: number;
+  subgid: number;
+}
+
+/** The test user and its first subordinate ranges, from the files newuidmap reads. */
+function account(): Account {
+  const ids = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
+  if (ids.status !== 0) throw new Error(`no user ${USER}: run hack/test-user.sh as root (npm test's pretest does)`);
+  const sub = (file: string): number => {
+    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${USER}:`));
+    if (!line) throw new Error(`${file} has no range for ${USER}: run hack/test-user.sh`);
+    return Number(line.split(':')[1]);
+  };
+  const gid = Number(spawnSync('id', ['-g', USER], { encoding: 'utf8' }).stdout.trim());
+  return { uid: Number(ids.stdout.trim()), gid, subuid: sub('/etc/subuid'), subgid: sub('/etc/subgid') };
+}
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A private world for the user: a home, an XDG_RUNTIME_DIR (0700) and bundles, all theirs. */
+class UserWorld {
+  readonly base = tempDir('tsrun-rootless-');
+  readonly xdg = join(this.base, 'xdg');
+  readonly stateRoot = join(this.xdg, 'tsrun');
+  readonly home = join(this.base, 'home');
+  private bundles = 0;
+
+  constructor(readonly who: Account) {
+    chmodSync(this.base, 0o755);
+    for (const dir of [this.xdg, this.home]) {
+      mkdirSync(dir, { mode: 0o700 });
+      chownSync(dir, who.uid, who.gid);
+    }
+  }
+
+  /** Runs a command as the user with a clean environment (as a login would give). */
+  exec(argv: string[], options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Result {
+    const env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: this.home, XDG_RUNTIME_DIR: this.xdg, ...options.env };
+    const vars = Object.entries(env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    // Output through files, not pipes: a detached container keeps its copy of
+    // our stdio open, and a pipe would then never end.
+    const out = join(this.base, 'out');
+    const err = join(this.base, 'err');
+    const fds = [openSync(out, 'w'), openSync(err, 'w')];
+    try {
+      const r = spawnSync('setpriv', ['--reuid', String(this.who.uid), '--regid', String(this.who.gid), '--clear-groups', 'env', '-i', ...vars, ...argv], {
+        cwd: options.cwd ?? this.base,
+        timeout: options.timeoutMs ?? 60000,
+        stdio: ['ignore', fds[0], fds[1]],
+      });
+      return { status: r.status, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+    } finally {
+      fds.forEach((fd) => closeSync(fd));
+    }
+  }
+
+  tsrun(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Result {
+    return this.exec([TSRUN, ...args], options);
+  }
+
+  ok(args: string[], options: { cwd?: string } = {}): Result {
+    const r = this.tsrun(args, options);
+    if (r.status !== 0) throw new Error(`tsrun ${args.join(' ')} as ${USER} exited ${r.status}: ${r.stderr}`);
+    return r;
+  }
+
+  /**
+   * A bundle owned by the user: the busybox rootfs and the config the user's
+   * own `tsrun spec --rootless` writes, with `args`, no terminal, then `mutate`.
+   */
+  bundle(args: string[], mutate?: (spec: Spec) => void): string {
+    const dir = join(this.base, `bundle-${this.bundles++}`);
+    mkdirSync(dir);
+    const copy = spawnSync('cp', ['-a', BUSYBOX_ROOTFS, join(dir, 'rootfs')]);
+    if (copy.status !== 0) throw new Error(`copying the rootfs: ${copy.stderr}`);
+    spawnSync('chown', ['-R', `${this.who.uid}:${this.who.gid}`, dir]);
+    const made = this.tsrun(['spec', '--rootless'], { cwd: dir });
+    if (made.status !== 0) throw new Error(`tsrun spec --rootless: ${made.stderr}`);
+    const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Spec;
+    spec.process!.terminal = false;
+    spec.process!.args = args;
+    mutate?.(spec);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
+    return dir;
+  }
+
+  /** Container state directories (and lock files) left in the user's state root. */
+  leftovers(): string[] {
+    return existsSync(this.stateRoot) ? readdirSync(this.stateRoot) : [];
+  }
+
+  /** Live processes of the user (the containers' and any helper's). */
+  processes(): number[] {
+    const found: number[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (statSync(`/proc/${name}`).uid === this.who.uid && isAlive(Number(name))) found.push(Number(name));
+      } catch {
+        // gone
+      }
+    }
+    return found;
+  }
+
+  /** Deletes whatever the user left, kills the rest, removes the temp tree. */
+  destroy(): void {
+    for (const id of this.leftovers()) if (!id.endsWith('.lock')) this.tsrun(['delete', '--force', id]);
+    for (const pid of this.processes()) spawnSync('kill', ['-9', String(pid)]);
+    rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
+/** Subordinate ranges as podman maps them: the user's own id as root, then 65536 from its subordinate range as 1... */
+function podmanStyleMappings(who: Account): (spec: Spec) => void {
+  return (spec) => {
+    spec.linux!.uidMappings = [
+      { containerID: 0, hostID: who.uid, size: 1 },
+      { containerID: 1, hostID: who.subuid, size: 65536 },
+    ];
+    spec.linux!.gidMappings = [
+      { containerID: 0, hostID: who.gid, size: 1 },
+      { containerID: 1, hostID: who.subgid, size: 65536 },
+    ];
+  };
+}
+
+/** One line on stderr, starting "tsrun: ". */
+function oneLineError(r: Result): string {
+  assert.notEqual(r.status, 0, `expected a failure, got: ${r.stdout}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  return lines[0];
+}
+
+describe('rootless: tsrun run by an unprivileged user', function () {
+  this.timeout(120000);
+  let who: Account;
+  let world: UserWorld;
+
+  before(function () {
+    who = account();
+    const probe = spawnSync('setpriv', ['--reuid', String(who.uid), '--regid', String(who.gid), '--clear-groups', TSRUN, '--version'], { encoding: 'utf8' });
+    if (probe.status !== 0) throw new Error(`${USER} cannot run ${TSRUN} (is the checkout readable by other users?): ${probe.stderr}`);
+  });
+  beforeEach(() => {
+    world = new UserWorld(who);
+  });
+  afterEach(() => world.destroy());
+
+  it("runs `tsrun spec --rootless` unchanged: the user's own ids, setgroups denied, state under $XDG_RUNTIME_DIR/tsrun", () => {
+    const bundle = world.bundle(['sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; cat /sys/kernel/mm/transparent_hugepage/enabled >/dev/null && echo sys-ok; ls /dev/mqueue >/dev/null && echo mqueue-ok']);
+    const r = world.ok(['run', 'fg'], { cwd: bundle });
+    const words = r.stdout.split(/\s+/).filter(Boolean);
+    assert.deepEqual(words, ['0', '0', String(who.uid), '1', '0', String(who.gid), '1', 'deny', 'sys-ok', 'mqueue-ok']);
+    const root = statSync(world.stateRoot);
+    assert.equal(root.mode & 0o7777, 0o1700, 'the state root is 0700 with the sticky bit');
+    assert.equal(root.uid, who.uid);
+    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+    assert.deepEqual(world.processes(), []);
+  });
+
+  it('maps several ranges through newuidmap/newgidmap: a file made by uid 1000 inside belongs to the subordinate id outside', () => {
+    const bundle = world.bundle(['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; touch /made; chown 1000:1000 /made'], (spec) => {
+      podmanStyleMappings(who)(spec);
+      spec.root!.readonly = false;
+      const caps = spec.process!.capabilities!;
+      for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), 'CAP_CHOWN'];
+    });
+    const r = world.ok(['run', 'multi'], { cwd: bundle });
+    const maps = r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' ')).filter(Boolean);
+    assert.deepEqual(maps, [`0 ${who.uid} 1`, `1 ${who.subuid} 65536`, `0 ${who.gid} 1`, `1 ${who.subgid} 65536`]);
+    const made = statSync(join(bundle, 'rootfs', 'made'));
+    assert.equal(made.uid, who.subuid + 999);
+    assert.equal(made.gid, who.subgid + 999);
+  });
+
+  it("refuses a mapping outside the user's subordinate range with newuidmap's own words, leaving nothing", () => {
+    const bundle = world.bundle(['true'], (spec) => {
+      podmanStyleMappings(who)(spec);
+      spec.linux!.uidMappings![1].hostID = who.subuid + 10_000_000;
+    });
+    const line = oneLineError(world.tsrun(['run', 'refused'], { cwd: bundle }));
+    assert.match(line, /^tsrun: config\.json: \/linux\/uidMappings: newuidmap refused the mapping \(exit status 1\): newuidmap: uid range \[1-65537\) -> \[\d+-\d+\) not allowed$/);
+    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+    assert.deepEqual(world.processes(), []);
+  });
+
+  it('refuses a config without a user namespace, naming the field', () => {
+    const bundle = world.bundle(['true'], (spec) => {
+      spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'user');
+      delete spec.linux!.uidMappings;
+      delete spec.linux!.gidMappings;
+    });
+    const line = oneLineError(world.tsrun(['run', 'nouserns'], { cwd: bundle }));
+    assert.equal(line, 'tsrun: config.json: /linux/namespaces: a rootless container needs a user namespace (tsrun spec --rootless writes one)');
+    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+  });
+
+  it('create, list, start, state, exec, ps, kill --all and delete work on a container with no cgroup; pause, update and stats say why not', async () => {
+    const bundle = world.bundle(['sleep', '1000'], podmanStyleMappings(who));
+    world.ok(['create', 'life'], { cwd: bundle });
+    const listed = world.ok(['list']).stdout.split('\n')[1].split(/\s+/);
+    assert.deepEqual([listed[0], listed[2], listed.at(-1)], ['life', 'created', USER]);
+    world.ok(['start', 'life']);
+    const state = JSON.parse(world.ok(['state', 'life']).stdout) as { status: string; pid: number };
+    assert.equal(state.status, 'running');
+    assert.equal(statSync(`/proc/${state.pid}`).uid, who.uid, 'the container runs as the user on the host, never as root');
+    assert.equal(world.ok(['exec', 'life', 'id', '-u']).stdout.trim(), '0');
+    world.ok(['exec', '--detach', 'life', 'sleep', '999']);
+    assert.ok(await waitFor(() => JSON.parse(world.ok(['ps', '--format', 'json', 'life']).stdout).length === 2, 20000), 'ps lists the init and the exec');
+    for (const verb of [['pause', 'life'], ['update', '--memory', '100000000', 'life'], ['events', '--stats', 'life']]) {
+      assert.match(oneLineError(world.tsrun(verb)), /^tsrun: container life has no cgroup: it was created rootless where its user may not make one/);
+    }
+    world.ok(['kill', '--all', 'life', 'KILL']);
+    assert.ok(await waitFor(() => world.processes().length === 0, 20000), 'kill --all reached every process');
+    world.ok(['delete', 'life']);
+    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+  });
+
+  it('runs detached and with a terminal', async () => {
+    const bundle = world.bundle(['sh', '-c', 'tty; id -u'], (spec) => {
+      spec.process!.terminal = true;
+    });
+    const r = world.exec(['script', '-qec', `${TSRUN} run term`, '/dev/null'], { cwd: bundle });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /\/dev\/pts\/0\r?\n0\r?\n/);
+    const detached = world.bundle(['sleep', '1000']);
+    world.ok(['run', '--detach', 'det'], { cwd: detached });
+    assert.equal((JSON.parse(world.ok(['state', 'det']).stdout) as { status: string }).status, 'running');
+    world.ok(['delete', '--force', 'det']);
+    assert.ok(await waitFor(() => world.processes().length === 0, 20000));
+  });
+
+  it('refuses a limit when no cgroup could be made, naming the field, leaving nothing', () => {
+    const bundle = world.bundle(['true'], (spec) => {
+      spec.linux!.resources = { pids: { limit: 50 } };
+    });
+    const line = oneLineError(world.tsrun(['run', 'limited'], { cwd: bundle }));
+    assert.match(line, /^tsrun: config\.json: \/linux\/resources\/pids\/limit: cannot be applied: this rootless container has no cgroup of its own \(mkdir \/sys\/fs\/cgroup\/\S+: EACCES\)/);
+    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+    assert.deepEqual(world.processes(), []);
+  });
+
+  it('never forgives a cgroupsPath the user named and may not write', () => {
+    const bundle = world.bundle(['true'], (spec) => {
+      spec.linux!.cgroupsPath = `/tsrun-rootless-denied-${process.pid}`;
+    });
+    const line = oneLineError(world.tsrun(['run', 'named'], { cwd: bundle }));
+    assert.match(line, /^tsrun: cgroup: mkdir \/sys\/fs\/cgroup\/\S+tsrun-rootless-denied-\d+: EACCES \(a rootless container may name only a cgroupsPath its user can write\)$/);
+    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+  });
+
+  it('uses a cgroup delegated to the user: limits apply, pause, resume, update and ps work, device rules are left to the user namespace', async function () {
+    if (isCgroupV2()) this.skip(); // the VM suite's systemd host delegates through user@.service instead
+    const sub = `tsrun-rootless-${process.pid}`;
+    try {
+      delegateV1Cgroup(sub, who);
+      const bundle = world.bundle(['sleep', '1000'], (spec) => {
+        spec.linux!.cgroupsPath = `${sub}/c1`;
+        spec.linux!.resources = { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 40 }, devices: [{ allow: false, access: 'rwm' }] };
+      });
+      world.ok(['run', '--detach', 'deleg'], { cwd: bundle });
+      const dirs = everyHierarchyDir(`${sub}/c1`);
+      const read = (controller: string, file: string): string => readFileSync(posix.join(dirs.get(controller)!, file), 'utf8').trim();
+      assert.equal(read('memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+      assert.equal(read('pids', 'pids.max'), '40');
+      assert.equal(read('devices', 'devices.list'), 'a *:* rwm', 'device rules are not written (only root may)');
+      const pid = (JSON.parse(world.ok(['state', 'deleg']).stdout) as { pid: number }).pid;
+      assert.ok(read('memory', 'cgroup.procs').split('\n').includes(String(pid)));
+      world.ok(['pause', 'deleg']);
+      assert.equal((JSON.parse(world.ok(['state', 'deleg']).stdout) as { status: string }).status, 'paused');
+      world.ok(['resume', 'deleg']);
+      world.ok(['update', '--memory', String(32 * 1024 * 1024), 'deleg']);
+      assert.equal(read('memory', 'memory.limit_in_bytes'), String(32 * 1024 * 1024));
+      assert.deepEqual(JSON.parse(world.ok(['ps', '--format', 'json', 'deleg']).stdout), [pid]);
+      world.ok(['delete', '--force', 'deleg']);
+      for (const [controller, dir] of dirs) assert.ok(!existsSync(dir), `${controller} cgroup ${dir} removed`);
+    } finally {
+      world.destroy();
+      await sleep(0);
+      removeOwnCgroups(sub);
+    }
+  });
+
+  it('fails at once, in one line, when $XDG_RUNTIME_DIR is unusable or missing, and on a bad --rootless', () => {
+    assert.equal(oneLineError(world.tsrun(['list'], { env: { XDG_RUNTIME_DIR: '/' } })), 'tsrun: $XDG_RUNTIME_DIR must be a directory this user can write: mkdir /tsrun: EACCES');
+    // Without it the state root is /run/tsrun: a permanent EACCES, reported at once rather than retried.
+    const bundle = world.bundle(['true']);
+    const noXdg = world.tsrun(['run', 'noxdg'], { cwd: bundle, env: { XDG_RUNTIME_DIR: undefined } });
+    assert.match(oneLineError(noXdg), /^tsrun: (lock \/run\/tsrun\/noxdg\.lock|state root \/run\/tsrun: mkdir \/run\/tsrun): EACCES \(not running as root: set XDG_RUNTIME_DIR, or give --root a directory this user can write\)$/);
+    assert.equal(oneLineError(world.tsrun(['--rootless', 'maybe', 'list'])), 'tsrun: --rootless: invalid value "maybe": want true, false or auto');
+    assert.equal(world.tsrun(['--rootless=false', 'list']).status, 0);
+  });
+
+  it('--rootless=false makes cgroup permission errors fatal again', () => {
+    const bundle = world.bundle(['true']);
+    const line = oneLineError(world.tsrun(['--rootless=false', 'run', 'strict'], { cwd: bundle }));
+    assert.match(line, /^tsrun: cgroup: mkdir \/sys\/fs\/cgroup\/\S+: EACCES/);
+    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+  });
+});
+
+/**
+ * Makes `sub` under this test's own cgroup in every hierarchy and hands it
+ * to the user, as an administrator delegates a v1 subtree: the directory
+ * and its interface files chowned, cpuset's cpus and mems copied down.
+ */
+function delegateV1Cgroup(sub: string, who: Account): void {
+  for (const [controller, dir] of everyHierarchyDir(sub)) {
+    mkdirSync(dir, { recursive: true });
+    if (controller === 'cpuset') {
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+        const parent = posix.join(v1Mounts().get('cpuset')!, ownCgroup('cpuset'), file);
+        writeFileSync(posix.join(dir, file), readFileSync(parent, 'utf8').trim() || '0');
+      }
+    }
+    chownSync(dir, who.uid, who.gid);
+    for (const file of readdirSync(dir)) {
+      if (file === 'cgroup.procs' || file === 'tasks' || /^(memory|pids|cpu|cpuset|freezer|blkio|cpuacct|devices)\./.test(file)) chownSync(posix.join(dir, file), who.uid, who.gid);
+    }
+  }
+}
+
+describe('rootless podman with tsrun as its runtime', function () {
+  this.timeout(300000);
+  let world: UserWorld;
+  let podman: (args: string[]) => Result;
+
+  before(function () {
+    world = new UserWorld(account());
+    // podman's own rootless world for the user: storage in vfs, no systemd, no network.
+    const env = { XDG_CONFIG_HOME: join(world.base, 'config'), XDG_DATA_HOME: join(world.base, 'data') };
+    for (const dir of Object.values(env)) {
+      mkdirSync(dir, { mode: 0o700 });
+      chownSync(dir, world.who.uid, world.who.gid);
+    }
+    podman = (args) => world.exec(['podman', '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', TSRUN, ...args], { env, timeoutMs: 120000 });
+    const tar = join(world.base, 'busybox.tar');
+    const made = spawnSync('tar', ['-C', BUSYBOX_ROOTFS, '-cf', tar, '.']);
+    if (made.status !== 0) throw new Error(`tar: ${made.stderr}`);
+    chownSync(tar, world.who.uid, world.who.gid);
+    const imported = podman(['import', tar, 'tsrun-busybox']);
+    if (imported.status !== 0) throw new Error(`podman import: ${imported.stderr}`);
+  });
+  after(() => {
+    podman?.(['rm', '--all', '--force', '--time', '0']);
+    world?.exec(['podman', 'system', 'reset', '--force']);
+    world?.destroy();
+  });
+
+  const RUN = ['--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
+
+  it('runs --rm: podman maps the user and its subordinate range; tsrun keeps its state in the user runtime dir', () => {
+    const r = podman(['run', '--rm', ...RUN, 'tsrun-busybox', 'sh', '-c', 'echo hi; cat /proc/self/uid_map']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' ')).filter(Boolean);
+    assert.deepEqual(lines, ['hi', `0 ${world.who.uid} 1`, `1 ${world.who.subuid} 65536`]);
+    assert.ok(existsSync(world.stateRoot), `tsrun's state root is ${world.stateRoot}`);
+  });
+
+  it('runs detached, execs into it, and removes it with nothing left', async () => {
+    const started = podman(['run', '-d', '--name', 'rl-d1', ...RUN, 'tsrun-busybox', 'sleep', '1000']);
+    assert.equal(started.status, 0, started.stderr);
+    const exec = podman(['exec', 'rl-d1', 'id', '-u']);
+    assert.equal(exec.status, 0, exec.stderr);
+    assert.equal(exec.stdout.trim(), '0');
+    const removed = podman(['rm', '--force', '--time', '0', 'rl-d1']);
+    assert.equal(removed.status, 0, removed.stderr);
+    assert.ok(await waitFor(() => !world.processes().some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('sleep')), 20000), 'the container is gone');
+    const left = existsSync(world.stateRoot) ? readdirSync(world.stateRoot).filter((n) => !n.endsWith('.lock')) : [];
+    assert.deepEqual(left, [], 'no tsrun state left');
+  });
+});
