@@ -20,8 +20,8 @@ const REPO = resolve(__dirname, '..', '..', '..');
 
 /** Which compiled test files each guest runs (relative to dist/test/integration). */
 export const VM_SUITES: Record<VmMode, string[]> = {
-  minimal: ['cgroups-limits', 'cgroups-ops', 'cgroups-placement', 'cgroups-fields', 'cgroup-mount', 'ebpf-devices', 'systemd-cgroup', 'podman'],
-  systemd: ['cgroups-placement', 'cgroups-limits', 'systemd-cgroup', 'podman'],
+  minimal: ['cgroups-limits', 'cgroups-ops', 'cgroups-placement', 'cgroups-fields', 'cgroup-mount', 'ebpf-devices', 'systemd-cgroup', 'podman', 'rootless'],
+  systemd: ['cgroups-placement', 'cgroups-limits', 'systemd-cgroup', 'podman', 'rootless'],
 };
 
 /**

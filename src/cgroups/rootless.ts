@@ -59,6 +59,10 @@ export function firstLimitField(resources: LinuxResources, at = '/linux/resource
     if (at === '/linux/resources' && key === 'devices') continue;
     const pointer = `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     if (value === undefined || value === null || value === 0 || value === false || value === '') continue;
+    if (Array.isArray(value)) {
+      if (value.length > 0) return `${pointer}/0`;
+      continue;
+    }
     if (typeof value === 'object') {
       const inner = firstLimitField(value as LinuxResources, pointer);
       if (inner !== undefined) return inner;

@@ -11,8 +11,11 @@ export interface DefaultSpecOptions {
   /**
    * For an unprivileged caller: a user namespace mapping only the caller's
    * uid/gid to root, no network namespace (it could not be configured), /sys
-   * bind-mounted instead of a new sysfs, and no cgroup mount or resources
-   * (an unprivileged user cannot create or limit cgroups without delegation).
+   * bind-mounted instead of a new sysfs, and no resources (an unprivileged
+   * user cannot limit cgroups without delegation). The cgroup mount stays,
+   * as in runc's: through the cgroup namespace it shows the container its
+   * own cgroup (a delegated one with its limits), and it covers the host's
+   * cgroup mounts that the /sys bind would otherwise bring in.
    */
   rootless?: boolean;
   /** Host ids to map to container root when rootless; default: the caller's euid/egid. */
@@ -91,17 +94,15 @@ function toRootless(spec: Spec, uid: number, gid: number): void {
   linux.gidMappings = map(gid);
   delete linux.resources;
 
-  spec.mounts = (spec.mounts ?? [])
-    .filter((m) => m.destination !== '/sys/fs/cgroup')
-    .map((m) => {
-      // A new sysfs needs a network namespace owned by our user namespace;
-      // bind the host's read-only instead.
-      if (m.destination === '/sys') {
-        return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', ...NOSUID_NOEXEC_NODEV, 'ro'] };
-      }
-      // With only one id mapped, uid=/gid= options (devpts gid=5) name ids
-      // that do not exist in the container and make the mount fail.
-      if (m.options === undefined) return m;
-      return { ...m, options: m.options.filter((o) => !o.startsWith('uid=') && !o.startsWith('gid=')) };
-    });
+  spec.mounts = (spec.mounts ?? []).map((m) => {
+    // A new sysfs needs a network namespace owned by our user namespace;
+    // bind the host's read-only instead.
+    if (m.destination === '/sys') {
+      return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', ...NOSUID_NOEXEC_NODEV, 'ro'] };
+    }
+    // With only one id mapped, uid=/gid= options (devpts gid=5) name ids
+    // that do not exist in the container and make the mount fail.
+    if (m.options === undefined) return m;
+    return { ...m, options: m.options.filter((o) => !o.startsWith('uid=') && !o.startsWith('gid=')) };
+  });
 }

@@ -10,8 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, openSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { BUSYBOX_ROOTFS, TSRUN, isAlive, tempDir } from '../helpers/harness';
-import { sleep, waitFor } from '../helpers/session';
-import { everyHierarchyDir, isCgroupV2, v1Mounts, ownCgroup, removeOwnCgroups } from './cgroups-common';
+import { waitFor } from '../helpers/session';
+import { cgroup2Mount, everyHierarchyDir, isCgroupV2, v1Mounts, removeOwnCgroups } from './cgroups-common';
+import { systemdIsInit } from '../helpers/systemd-host';
 import type { Spec } from '../../src/spec/types';
 
 const USER = 'tsrun-rootless';
@@ -59,7 +60,7 @@ class UserWorld {
   }
 
   /** Runs a command as the user with a clean environment (as a login would give). */
-  exec(argv: string[], options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Result {
+  exec(argv: string[], options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number; outer?: string[] } = {}): Result {
     const env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: this.home, XDG_RUNTIME_DIR: this.xdg, ...options.env };
     const vars = Object.entries(env)
       .filter(([, v]) => v !== undefined)
@@ -70,7 +71,8 @@ class UserWorld {
     const err = join(this.base, 'err');
     const fds = [openSync(out, 'w'), openSync(err, 'w')];
     try {
-      const r = spawnSync('setpriv', ['--reuid', String(this.who.uid), '--regid', String(this.who.gid), '--clear-groups', 'env', '-i', ...vars, ...argv], {
+      const [program, ...args] = [...(options.outer ?? []), 'setpriv', '--reuid', String(this.who.uid), '--regid', String(this.who.gid), '--clear-groups', 'env', '-i', ...vars, ...argv];
+      const r = spawnSync(program, args, {
         cwd: options.cwd ?? this.base,
         timeout: options.timeoutMs ?? 60000,
         stdio: ['ignore', fds[0], fds[1]],
@@ -278,35 +280,36 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
   });
 
-  it('uses a cgroup delegated to the user: limits apply, pause, resume, update and ps work, device rules are left to the user namespace', async function () {
-    if (isCgroupV2()) this.skip(); // the VM suite's systemd host delegates through user@.service instead
-    const sub = `tsrun-rootless-${process.pid}`;
+  it('uses a cgroup delegated to the user: limits apply (read back inside), pause, resume, update and ps work, device rules are left to the user namespace', async () => {
+    const delegation = delegateCgroup(who, world);
     try {
-      delegateV1Cgroup(sub, who);
       const bundle = world.bundle(['sleep', '1000'], (spec) => {
-        spec.linux!.cgroupsPath = `${sub}/c1`;
-        spec.linux!.resources = { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 40 }, devices: [{ allow: false, access: 'rwm' }] };
+        spec.linux!.resources = { memory: { limit: 64 * MIB }, pids: { limit: 40 }, devices: [{ allow: false, access: 'rwm' }] };
       });
-      world.ok(['run', '--detach', 'deleg'], { cwd: bundle });
-      const dirs = everyHierarchyDir(`${sub}/c1`);
-      const read = (controller: string, file: string): string => readFileSync(posix.join(dirs.get(controller)!, file), 'utf8').trim();
-      assert.equal(read('memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
-      assert.equal(read('pids', 'pids.max'), '40');
-      assert.equal(read('devices', 'devices.list'), 'a *:* rwm', 'device rules are not written (only root may)');
-      const pid = (JSON.parse(world.ok(['state', 'deleg']).stdout) as { pid: number }).pid;
-      assert.ok(read('memory', 'cgroup.procs').split('\n').includes(String(pid)));
-      world.ok(['pause', 'deleg']);
-      assert.equal((JSON.parse(world.ok(['state', 'deleg']).stdout) as { status: string }).status, 'paused');
-      world.ok(['resume', 'deleg']);
-      world.ok(['update', '--memory', String(32 * 1024 * 1024), 'deleg']);
-      assert.equal(read('memory', 'memory.limit_in_bytes'), String(32 * 1024 * 1024));
-      assert.deepEqual(JSON.parse(world.ok(['ps', '--format', 'json', 'deleg']).stdout), [pid]);
-      world.ok(['delete', '--force', 'deleg']);
-      for (const [controller, dir] of dirs) assert.ok(!existsSync(dir), `${controller} cgroup ${dir} removed`);
+      const inDelegation = (args: string[]): Result => world.exec([...delegation.inner, TSRUN, '--root', world.stateRoot, ...args], { cwd: bundle, env: delegation.env, outer: delegation.outer });
+      const ok = (args: string[]): string => {
+        const r = inDelegation(args);
+        assert.equal(r.status, 0, `tsrun ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      ok(['run', '--detach', 'deleg']);
+      const pid = (JSON.parse(ok(['state', 'deleg'])) as { pid: number }).pid;
+      const dir = memoryCgroupOf(pid);
+      assert.ok(dir.startsWith(delegation.memoryDir + '/'), `the container's cgroup ${dir} is in the delegated ${delegation.memoryDir}`);
+      const limitFiles = isCgroupV2() ? ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/pids.max'] : ['/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max'];
+      assert.deepEqual(ok(['exec', 'deleg', 'cat', ...limitFiles]).split('\n').filter(Boolean), [String(64 * MIB), '40'], 'the limits, read inside');
+      if (!isCgroupV2()) assert.equal(readFileSync(posix.join(cgroupDirOf(pid, 'devices'), 'devices.list'), 'utf8').trim(), 'a *:* rwm', 'device rules are not written (only root may)');
+      ok(['pause', 'deleg']);
+      assert.equal((JSON.parse(ok(['state', 'deleg'])) as { status: string }).status, 'paused');
+      ok(['resume', 'deleg']);
+      ok(['update', '--memory', String(32 * MIB), 'deleg']);
+      assert.equal(readFileSync(posix.join(dir, isCgroupV2() ? 'memory.max' : 'memory.limit_in_bytes'), 'utf8').trim(), String(32 * MIB));
+      assert.deepEqual(JSON.parse(ok(['ps', '--format', 'json', 'deleg'])), [pid]);
+      ok(['delete', '--force', 'deleg']);
+      assert.ok(!existsSync(dir), `its cgroup ${dir} was removed`);
     } finally {
       world.destroy();
-      await sleep(0);
-      removeOwnCgroups(sub);
+      delegation.release();
     }
   });
 
@@ -328,23 +331,96 @@ describe('rootless: tsrun run by an unprivileged user', function () {
   });
 });
 
+const MIB = 1024 * 1024;
+
+/** The directory of `pid`'s cgroup in the hierarchy of `controller` ('' for cgroup2). */
+function cgroupDirOf(pid: number, controller: string): string {
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+    const [, controllers, path] = line.split(/:(.*?):/);
+    if (controllers === undefined || !controllers.split(',').includes(controller)) continue;
+    const mount = controller === '' ? cgroup2Mount() : v1Mounts().get(controller);
+    if (mount) return posix.join(mount, path);
+  }
+  throw new Error(`process ${pid} is in no ${controller || 'cgroup2'} cgroup`);
+}
+
+function memoryCgroupOf(pid: number): string {
+  return cgroupDirOf(pid, isCgroupV2() ? '' : 'memory');
+}
+
+interface Delegation {
+  /** argv run as root around the user's command (to place it in the delegated cgroup). */
+  outer: string[];
+  /** argv run as the user before tsrun. */
+  inner: string[];
+  env: Record<string, string>;
+  /** The delegated cgroup (its memory hierarchy on v1): the container's must be below it. */
+  memoryDir: string;
+  release(): void;
+}
+
 /**
- * Makes `sub` under this test's own cgroup in every hierarchy and hands it
- * to the user, as an administrator delegates a v1 subtree: the directory
- * and its interface files chowned, cpuset's cpus and mems copied down.
+ * A cgroup handed to the user, as each kind of host does it: systemd's
+ * user@UID.service (Delegate=yes) where systemd is the init, tsrun then run
+ * in a `systemd-run --user --scope` as a user would; elsewhere a subtree
+ * under this test's own cgroup chowned to the user (every v1 hierarchy, or
+ * the v2 directory with the files delegation needs), tsrun placed in it by
+ * root first. Either way the container goes to tsrun's default path there.
  */
-function delegateV1Cgroup(sub: string, who: Account): void {
-  for (const [controller, dir] of everyHierarchyDir(sub)) {
-    mkdirSync(dir, { recursive: true });
+function delegateCgroup(who: Account, world: UserWorld): Delegation {
+  if (systemdIsInit()) {
+    const started = spawnSync('systemctl', ['start', `user@${who.uid}.service`], { encoding: 'utf8' });
+    if (started.status !== 0) throw new Error(`systemctl start user@${who.uid}.service: ${started.stderr}`);
+    const runtimeDir = `/run/user/${who.uid}`;
+    const service = posix.join(cgroup2Mount() as string, `user.slice/user-${who.uid}.slice/user@${who.uid}.service`);
+    return {
+      outer: [],
+      inner: ['systemd-run', '--user', '--scope', '--quiet', '--'],
+      env: { XDG_RUNTIME_DIR: runtimeDir, DBUS_SESSION_BUS_ADDRESS: `unix:path=${runtimeDir}/bus` },
+      memoryDir: service,
+      release: () => spawnSync('systemctl', ['stop', `user@${who.uid}.service`]),
+    };
+  }
+  const sub = `tsrun-rootless-${process.pid}-${Date.now().toString(36)}`;
+  const dirs = everyHierarchyDir(sub);
+  for (const [controller, dir] of dirs) handToUser(controller, dir, who);
+  const procs = [...new Set([...dirs.values()].map((d) => posix.join(d, 'runtime', 'cgroup.procs')))];
+  return {
+    outer: ['sh', '-c', `for f in ${procs.join(' ')}; do echo $$ > "$f" || exit 1; done; exec "$@"`, 'sh'],
+    inner: [],
+    env: {},
+    memoryDir: dirs.get(isCgroupV2() ? '' : 'memory') as string,
+    release: () => removeOwnCgroups(`${sub}/runtime`),
+  };
+}
+
+/**
+ * Makes the delegated directory and its `runtime` leaf (where tsrun runs),
+ * both the user's: the directories and the files delegation needs
+ * (cgroup.procs, v2's subtree_control and threads, v1's limit files);
+ * cpuset's cpus and mems copied down, which a new v1 cpuset lacks.
+ */
+function handToUser(controller: string, dir: string, who: Account): void {
+  if (controller === '' && isCgroupV2()) {
+    // Our own cgroup must offer the controllers the user is to delegate further.
+    try {
+      writeFileSync(posix.join(posix.dirname(dir), 'cgroup.subtree_control'), '+memory +pids');
+    } catch {
+      // already enabled, or refused: the limits test then says which is missing
+    }
+  }
+  for (const at of [dir, posix.join(dir, 'runtime')]) {
+    mkdirSync(at, { recursive: true });
     if (controller === 'cpuset') {
       for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-        const parent = posix.join(v1Mounts().get('cpuset')!, ownCgroup('cpuset'), file);
-        writeFileSync(posix.join(dir, file), readFileSync(parent, 'utf8').trim() || '0');
+        writeFileSync(posix.join(at, file), readFileSync(posix.join(posix.dirname(at), file), 'utf8').trim() || '0');
       }
     }
-    chownSync(dir, who.uid, who.gid);
-    for (const file of readdirSync(dir)) {
-      if (file === 'cgroup.procs' || file === 'tasks' || /^(memory|pids|cpu|cpuset|freezer|blkio|cpuacct|devices)\./.test(file)) chownSync(posix.join(dir, file), who.uid, who.gid);
+    chownSync(at, who.uid, who.gid);
+    for (const file of readdirSync(at)) {
+      if (['cgroup.procs', 'tasks', 'cgroup.subtree_control', 'cgroup.threads'].includes(file) || /^(memory|pids|cpu|cpuset|freezer|blkio|cpuacct)\./.test(file)) {
+        chownSync(posix.join(at, file), who.uid, who.gid);
+      }
     }
   }
 }
@@ -356,7 +432,7 @@ describe('rootless podman with tsrun as its runtime', function () {
 
   before(function () {
     world = new UserWorld(account());
-    // podman's own rootless world for the user: storage in vfs, no systemd, no network.
+    // podman's own rootless world for the user: storage in vfs, file events, no network.
     const env = { XDG_CONFIG_HOME: join(world.base, 'config'), XDG_DATA_HOME: join(world.base, 'data') };
     for (const dir of Object.values(env)) {
       mkdirSync(dir, { mode: 0o700 });
@@ -372,7 +448,6 @@ describe('rootless podman with tsrun as its runtime', function () {
   });
   after(() => {
     podman?.(['rm', '--all', '--force', '--time', '0']);
-    world?.exec(['podman', 'system', 'reset', '--force']);
     world?.destroy();
   });
 
@@ -394,8 +469,17 @@ describe('rootless podman with tsrun as its runtime', function () {
     assert.equal(exec.stdout.trim(), '0');
     const removed = podman(['rm', '--force', '--time', '0', 'rl-d1']);
     assert.equal(removed.status, 0, removed.stderr);
-    assert.ok(await waitFor(() => !world.processes().some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('sleep')), 20000), 'the container is gone');
+    const sleeping = (): boolean => world.processes().some((pid) => cmdlineOf(pid).startsWith('sleep'));
+    assert.ok(await waitFor(() => !sleeping(), 20000), 'the container is gone');
     const left = existsSync(world.stateRoot) ? readdirSync(world.stateRoot).filter((n) => !n.endsWith('.lock')) : [];
     assert.deepEqual(left, [], 'no tsrun state left');
   });
 });
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
+}

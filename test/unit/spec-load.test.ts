@@ -548,14 +548,14 @@ describe('spec: defaultSpec', function () {
     assert.equal(s.linux?.readonlyPaths?.length, 5);
   });
 
-  it('rootless: user namespace with the given ids, no network, sysfs bind, no cgroup mount or resources', function () {
+  it('rootless: user namespace with the given ids, no network, sysfs bind, the cgroup mount kept, no resources', function () {
     const s = defaultSpec({ rootless: true, uid: 1000, gid: 100 });
     const types = s.linux?.namespaces?.map((n) => n.type);
     assert.deepEqual(types, ['pid', 'ipc', 'uts', 'mount', 'cgroup', 'user']);
     assert.deepEqual(s.linux?.uidMappings, [{ containerID: 0, hostID: 1000, size: 1 }]);
     assert.deepEqual(s.linux?.gidMappings, [{ containerID: 0, hostID: 100, size: 1 }]);
     assert.equal(s.linux?.resources, undefined);
-    assert.equal(s.mounts?.some((m) => m.destination === '/sys/fs/cgroup'), false);
+    assert.deepEqual(s.mounts?.find((m) => m.destination === '/sys/fs/cgroup')?.type, 'cgroup');
     const sys = s.mounts?.find((m) => m.destination === '/sys');
     assert.deepEqual(sys, { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
     const pts = s.mounts?.find((m) => m.destination === '/dev/pts');
