@@ -42,7 +42,7 @@ export abstract class CgroupfsCgroup implements ContainerCgroup {
    */
   prepare(resources: LinuxResources): void {
     const { rootless, removeEmptyParent: defaultPath, version } = this.state;
-    const denied = makeDirsOrDrop(this.state.paths, (controllers) => rootless === true && (defaultPath === true || controllers.every((c) => isTrackingOnly(version, c))));
+    const denied = makeDirsOrDrop(version, this.state.paths, (controllers) => rootless === true && (defaultPath === true || controllers.every((c) => isTrackingOnly(version, c))));
     if (denied !== undefined) {
       const field = firstLimitField(resources);
       if (field !== undefined) throw limitWithoutCgroup(field, denied);

@@ -30,7 +30,7 @@ export function isTrackingOnly(version: 'v1' | 'v2', controller: string): boolea
  * for those controllers; otherwise the failure is an error naming it.
  * Returns the first forgiven failure, or undefined when none was.
  */
-export function makeDirsOrDrop(paths: Record<string, string>, forgive: (controllers: string[]) => boolean): string | undefined {
+export function makeDirsOrDrop(version: 'v1' | 'v2', paths: Record<string, string>, forgive: (controllers: string[]) => boolean): string | undefined {
   let firstDenied: string | undefined;
   for (const dir of new Set(Object.values(paths))) {
     try {
@@ -43,7 +43,8 @@ export function makeDirsOrDrop(paths: Record<string, string>, forgive: (controll
         const hint = PERMISSION_CODES.has(code) ? ' (a rootless container may name only a cgroupsPath its user can write)' : '';
         throw new UserError(`cgroup: ${what}${hint}`);
       }
-      if (!controllers.every((c) => c === '' || c.startsWith('name='))) firstDenied ??= what;
+      // Losing a tracking-only hierarchy costs no limit: not worth refusing one for.
+      if (!controllers.every((c) => isTrackingOnly(version, c))) firstDenied ??= what;
       for (const controller of controllers) delete paths[controller];
     }
   }

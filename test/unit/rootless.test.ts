@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultStateRoot, honoursXdgRuntimeDir, inUserNamespace, parseRootlessFlag, rootlessCgroups } from '../../src/lifecycle/rootless';
-import { firstLimitField, isTrackingOnly } from '../../src/cgroups/rootless';
+import { firstLimitField, isTrackingOnly, makeDirsOrDrop } from '../../src/cgroups/rootless';
 import { isOwnIdAlone } from '../../src/process/create/id-mappings';
 import { findMappingHelper } from '../../src/process/create/mapping-helper';
 import { UserError } from '../../src/errors';
@@ -74,5 +74,31 @@ describe('rootless mode (pure parts)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('making cgroup directories where permission may be lacking (EPERM under /sys, even for root)', () => {
+    const denied = '/sys/tsrun-unit-denied/c1';
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tsrun-cg-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('drops a denied v2 directory when forgiven, and reports it: a limit then cannot be applied', () => {
+      const paths: Record<string, string> = { '': denied };
+      assert.equal(makeDirsOrDrop('v2', paths, () => true), `mkdir ${denied}: EPERM`);
+      assert.deepEqual(paths, {});
+    });
+
+    it('on v1 drops every controller sharing the directory; a tracking-only one is dropped without a report', () => {
+      const paths: Record<string, string> = { cpu: denied, cpuacct: denied, memory: join(dir, 'memory'), 'name=systemd': '/sys/tsrun-unit-denied/s', '': '/sys/tsrun-unit-denied/u' };
+      assert.equal(makeDirsOrDrop('v1', { 'name=systemd': paths['name=systemd'], '': paths[''] }, () => true), undefined);
+      assert.equal(makeDirsOrDrop('v1', paths, () => true), `mkdir ${denied}: EPERM`);
+      assert.deepEqual(paths, { memory: join(dir, 'memory') });
+    });
+
+    it('an unforgiven denial is an error naming the directory and the rule', () => {
+      assert.throws(() => makeDirsOrDrop('v2', { '': denied }, () => false), (e: unknown) => e instanceof UserError && e.message === `cgroup: mkdir ${denied}: EPERM (a rootless container may name only a cgroupsPath its user can write)`);
+    });
   });
 });

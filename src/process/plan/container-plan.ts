@@ -34,6 +34,12 @@ export interface ContainerPlan {
   /** linux.mountLabel when the host runs SELinux; ignored otherwise, as runc does. */
   mountLabel?: string;
   /**
+   * The container's cgroup directory per hierarchy on the host (v1
+   * controller, '' for cgroup2), for a `cgroup` mount that must fall back to
+   * a bind (see rootfs/mounts.ts). Set by the caller once the cgroup exists.
+   */
+  cgroupHostDirs?: Record<string, string>;
+  /**
    * With process.terminal: the connected socket (inherited through the forks)
    * that the init sends the pty master on, and what it leads to, for errors.
    * Set by the caller after makePlan, around the fork.

@@ -21,6 +21,8 @@ export interface MountContext {
   cgroupNamespace?: boolean;
   /** SELinux context for the filesystems mounted (linux.mountLabel). */
   mountLabel?: string;
+  /** The container's cgroup directories on the host, per hierarchy (v1 controller, '' for cgroup2). */
+  cgroupHostDirs?: Record<string, string>;
 }
 
 /**
@@ -50,7 +52,7 @@ function mountEntryAt(entry: Mount, ctx: MountContext, index: number): void {
     bindMount(entry, options, target, ctx);
   } else if (entry.type === 'cgroup') {
     onPath(dest, () => mkdirSync(target, { recursive: true }));
-    mountCgroupTree(options, target, dest, ctx.cgroupNamespace ?? true);
+    mountCgroupTree(options, target, dest, ctx.cgroupNamespace ?? true, ctx.cgroupHostDirs);
   } else {
     onPath(dest, () => mkdirSync(target, { recursive: true }));
     const type = entry.type ?? 'none';
@@ -182,14 +184,25 @@ function ownCgroupDir(h: CgroupHierarchy): string {
  * Mounts hierarchy `h` on `dir`: a new cgroup filesystem with a cgroup
  * namespace, else a bind of the container's own cgroup directory (mounting
  * the filesystem would show the host's whole tree, and is refused in a user
- * namespace).
+ * namespace). A user namespace may be refused the new filesystem even with
+ * a cgroup namespace (cgroup2 answers EBUSY to a rootless container on a
+ * systemd host, measured in the project's VM): then the bind, as runc does.
  */
-function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: number, cgroupNamespace: boolean): void {
+function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: number, cgroupNamespace: boolean, hostDirs?: Record<string, string>): void {
+  // Without a cgroup namespace /proc/self/cgroup names the host directory;
+  // inside one it says "/", so the fallback takes the runtime's record.
+  let source = cgroupNamespace ? undefined : ownCgroupDir(h);
   if (cgroupNamespace) {
-    mountFs(h.fstype, dir, h.fstype, flags, h.controllers, shown);
-    return;
+    try {
+      mountFs(h.fstype, dir, h.fstype, flags, h.controllers, shown);
+      return;
+    } catch (err) {
+      source = hostDirOf(h, hostDirs);
+      const refused = err instanceof SyscallError && (err.errnoName === 'EPERM' || err.errnoName === 'EBUSY');
+      if (!refused || source === undefined) throw err;
+    }
   }
-  mountFs(ownCgroupDir(h), dir, 'bind', MS.BIND | MS.REC, '', shown);
+  mountFs(source as string, dir, 'bind', MS.BIND | MS.REC, '', shown);
   remountBind(dir, flags & BIND_REMOUNT_FLAGS, shown);
 }
 
@@ -197,11 +210,21 @@ function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: n
  * A `cgroup` mount shows the container the host's layout: one cgroup2 mount
  * on a unified host; a tmpfs holding one mount per v1 hierarchy otherwise.
  */
-function mountCgroupTree(options: ParsedMountOptions, target: string, dest: string, cgroupNamespace: boolean): void {
+/** The container's directory in hierarchy `h`, as the runtime recorded it. */
+function hostDirOf(h: CgroupHierarchy, hostDirs: Record<string, string> | undefined): string | undefined {
+  if (!hostDirs) return undefined;
+  if (h.fstype === 'cgroup2') return hostDirs[''];
+  return h.controllers
+    .split(',')
+    .map((c) => hostDirs[c])
+    .find((d) => d !== undefined);
+}
+
+function mountCgroupTree(options: ParsedMountOptions, target: string, dest: string, cgroupNamespace: boolean, hostDirs?: Record<string, string>): void {
   const flags = options.flags & ~MS.RDONLY;
   const hierarchies = hostCgroupHierarchies();
   if (hierarchies.length === 1 && hierarchies[0].name === '') {
-    mountHierarchy(hierarchies[0], target, dest, options.flags, cgroupNamespace);
+    mountHierarchy(hierarchies[0], target, dest, options.flags, cgroupNamespace, hostDirs);
     return;
   }
   mountFs('tmpfs', target, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755', dest);
@@ -209,7 +232,7 @@ function mountCgroupTree(options: ParsedMountOptions, target: string, dest: stri
     const dir = `${target}/${h.name}`;
     const shown = posix.join(dest, h.name);
     onPath(shown, () => mkdirSync(dir, { recursive: true }));
-    mountHierarchy(h, dir, shown, flags | (options.flags & MS.RDONLY), cgroupNamespace);
+    mountHierarchy(h, dir, shown, flags | (options.flags & MS.RDONLY), cgroupNamespace, hostDirs);
   }
   if (options.flags & MS.RDONLY) mountFs('', target, '', MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, '', dest);
 }

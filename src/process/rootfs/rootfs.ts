@@ -21,6 +21,8 @@ export interface RootfsPlan {
   hasMountNamespace: boolean;
   /** linux.mountLabel, present only when the host runs SELinux (as runc, it is ignored otherwise). */
   mountLabel?: string;
+  /** See ContainerPlan.cgroupHostDirs. */
+  cgroupHostDirs?: Record<string, string>;
 }
 
 /** Everything up to the switch into the new root (the create hooks run between the two). */
@@ -35,7 +37,7 @@ export function prepareRootfs(plan: RootfsPlan): void {
   const mounts = spec.mounts ?? [];
   const cgroupNamespace = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'cgroup');
   const mountLabel = plan.mountLabel;
-  mounts.forEach((entry, i) => mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace, mountLabel }, i));
+  mounts.forEach((entry, i) => mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace, mountLabel, cgroupHostDirs: plan.cgroupHostDirs }, i));
   if (!bindsHostDev(spec)) {
     createDevices(rootfs, spec.linux?.devices, plan.inUserNamespace);
     createDevLinks(rootfs, mounts.some((m) => m.destination === '/dev/pts' && m.type === 'devpts'));
