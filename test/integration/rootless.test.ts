@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, openSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { BUSYBOX_ROOTFS, TSRUN, isAlive, tempDir } from '../helpers/harness';
+import { BUSYBOX_ROOTFS, REPO, TSRUN, isAlive, tempDir } from '../helpers/harness';
 import { waitFor } from '../helpers/session';
 import { cgroup2Mount, everyHierarchyDir, isCgroupV2, v1Mounts, removeOwnCgroups } from './cgroups-common';
 import { systemdIsInit } from '../helpers/systemd-host';
@@ -35,6 +35,33 @@ function account(): Account {
   };
   const gid = Number(spawnSync('id', ['-g', USER], { encoding: 'utf8' }).stdout.trim());
   return { uid: Number(ids.stdout.trim()), gid, subuid: sub('/etc/subuid'), subgid: sub('/etc/subgid') };
+}
+
+let stagedTsrun: string | undefined;
+let stagedDir: string | undefined;
+after(() => {
+  if (stagedDir) rmSync(stagedDir, { recursive: true, force: true });
+});
+
+/**
+ * A tsrun the user can run: the checkout's launcher, or, where the checkout
+ * is not readable by other users (a clone under /root), a copy of the built
+ * tree in a world-readable temp dir (removed when the tests end).
+ */
+function userTsrun(who: Account): string {
+  if (stagedTsrun !== undefined) return stagedTsrun;
+  const runs = (bin: string): ReturnType<typeof spawnSync> => spawnSync('setpriv', ['--reuid', String(who.uid), '--regid', String(who.gid), '--clear-groups', bin, '--version'], { encoding: 'utf8' });
+  if (runs(TSRUN).status === 0) return (stagedTsrun = TSRUN);
+  const stage = tempDir('tsrun-rootless-bin-');
+  chmodSync(stage, 0o755);
+  const copy = spawnSync('cp', ['-a', join(REPO, 'dist'), join(REPO, 'node_modules'), join(REPO, 'package.json'), stage]);
+  if (copy.status !== 0) throw new Error(`staging tsrun for ${USER}: ${copy.stderr}`);
+  const launcher = join(stage, 'tsrun');
+  writeFileSync(launcher, readFileSync(TSRUN, 'utf8').split(join(REPO, 'dist')).join(join(stage, 'dist')), { mode: 0o755 });
+  const probe = runs(launcher);
+  if (probe.status !== 0) throw new Error(`${USER} cannot run ${TSRUN} nor its copy ${launcher}: ${probe.stderr}`);
+  stagedDir = stage;
+  return (stagedTsrun = launcher);
 }
 
 interface Result {
@@ -84,7 +111,7 @@ class UserWorld {
   }
 
   tsrun(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Result {
-    return this.exec([TSRUN, ...args], options);
+    return this.exec([userTsrun(this.who), ...args], options);
   }
 
   ok(args: string[], options: { cwd?: string } = {}): Result {
@@ -169,8 +196,7 @@ describe('rootless: tsrun run by an unprivileged user', function () {
 
   before(function () {
     who = account();
-    const probe = spawnSync('setpriv', ['--reuid', String(who.uid), '--regid', String(who.gid), '--clear-groups', TSRUN, '--version'], { encoding: 'utf8' });
-    if (probe.status !== 0) throw new Error(`${USER} cannot run ${TSRUN} (is the checkout readable by other users?): ${probe.stderr}`);
+    userTsrun(who);
   });
   beforeEach(() => {
     world = new UserWorld(who);
@@ -251,7 +277,7 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     const bundle = world.bundle(['sh', '-c', 'tty; id -u'], (spec) => {
       spec.process!.terminal = true;
     });
-    const r = world.exec(['script', '-qec', `${TSRUN} run term`, '/dev/null'], { cwd: bundle });
+    const r = world.exec(['script', '-qec', `${userTsrun(who)} run term`, '/dev/null'], { cwd: bundle });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /\/dev\/pts\/0\r?\n0\r?\n/);
     const detached = world.bundle(['sleep', '1000']);
@@ -286,7 +312,7 @@ describe('rootless: tsrun run by an unprivileged user', function () {
       const bundle = world.bundle(['sleep', '1000'], (spec) => {
         spec.linux!.resources = { memory: { limit: 64 * MIB }, pids: { limit: 40 }, devices: [{ allow: false, access: 'rwm' }] };
       });
-      const inDelegation = (args: string[]): Result => world.exec([...delegation.inner, TSRUN, '--root', world.stateRoot, ...args], { cwd: bundle, env: delegation.env, outer: delegation.outer });
+      const inDelegation = (args: string[]): Result => world.exec([...delegation.inner, userTsrun(who), '--root', world.stateRoot, ...args], { cwd: bundle, env: delegation.env, outer: delegation.outer });
       const ok = (args: string[]): string => {
         const r = inDelegation(args);
         assert.equal(r.status, 0, `tsrun ${args.join(' ')}: ${r.stderr}`);
@@ -442,7 +468,7 @@ describe('rootless podman with tsrun as its runtime', function () {
       mkdirSync(dir, { mode: 0o700 });
       chownSync(dir, world.who.uid, world.who.gid);
     }
-    podman = (args) => world.exec(['podman', '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', TSRUN, ...args], { env, timeoutMs: 120000 });
+    podman = (args) => world.exec(['podman', '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', userTsrun(world.who), ...args], { env, timeoutMs: 120000 });
     const tar = join(world.base, 'busybox.tar');
     const made = spawnSync('tar', ['-C', BUSYBOX_ROOTFS, '-cf', tar, '.']);
     if (made.status !== 0) throw new Error(`tar: ${made.stderr}`);
