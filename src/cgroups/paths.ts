@@ -46,12 +46,3 @@ export function resolveCgroupDirs(layout: CgroupLayout, cgroupsPath: string | un
   if (layout.unifiedMount) paths[''] = posix.join(layout.unifiedMount, cgroupSubPath(cgroupsPath, id, own.get('') ?? '/'));
   return { version: 'v1', paths };
 }
-
-/** The directories of a process' own cgroups (`own`, from /proc/<pid>/cgroup), per hierarchy as resolveCgroupDirs keys them. */
-export function ownCgroupDirs(layout: CgroupLayout, own: Map<string, string>): Record<string, string> {
-  const dirs: Record<string, string> = {};
-  if (layout.unifiedMount) dirs[''] = posix.join(layout.unifiedMount, own.get('') ?? '/');
-  if (layout.version === 'v2') return dirs;
-  for (const [controller, mount] of layout.v1Mounts) dirs[controller] = posix.join(mount, own.get(controller) ?? '/');
-  return dirs;
-}

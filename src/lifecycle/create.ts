@@ -17,8 +17,6 @@ import { readProcStat, waitUntilGone } from '../linux/proc-info';
 import { sendSignal } from '../linux/signals';
 import { planContainerCgroup } from '../cgroups/manager';
 import { hasCgroupDirs } from '../cgroups/cgroupfs';
-import { ownCgroupDirs } from '../cgroups/paths';
-import { hostCgroupLayout, ownCgroups } from '../cgroups/detect';
 import { checkRootlessSpec, ownerName } from './rootless';
 import { configError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
@@ -103,7 +101,6 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   // Rootless without the right to make any cgroup: the container has none,
   // and stays in the caller's (which its cgroup mount then shows).
   if (!hasCgroupDirs(cgroup.state)) record.cgroup = undefined;
-  plan.cgroupHostDirs = { ...ownCgroupDirs(hostCgroupLayout(), ownCgroups()), ...cgroup.state.paths };
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);

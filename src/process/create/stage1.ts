@@ -13,6 +13,7 @@ import { holdExecFifo } from './start-fifo';
 import { expectMessage, MessageReader, runForkedChild, sendMessage, type ParentMessage, type SyncChannel } from '../channel/sync';
 import { formatTimeOffsets } from './id-mappings';
 import { runInit } from './init';
+import { cgroupDirsOfThisProcess } from '../rootfs/mounts';
 
 interface Stage1State {
   channel: SyncChannel;
@@ -24,6 +25,7 @@ interface Stage1State {
 export const STAGE1_STEPS: ReadonlyArray<Step<ContainerPlan, Stage1State>> = [
   // Nothing of the container may run before it is in its cgroup.
   ['cgroup placement', (_plan, st) => expectMessage(st.fromParent, 'proceed', 'the runtime did not place stage 1 in its cgroup')],
+  ['note cgroup directories', (plan) => plan.spec.mounts?.some((m) => m.type === 'cgroup') && (plan.cgroupHostDirs = cgroupDirsOfThisProcess())],
   // Opened while still the host's root, before entering any namespace: as
   // root of a new user namespace the init may not search a 0700 state root
   // (runc too hands its init an open fifo). The init reopens it by fd.

@@ -34,9 +34,9 @@ export interface ContainerPlan {
   /** linux.mountLabel when the host runs SELinux; ignored otherwise, as runc does. */
   mountLabel?: string;
   /**
-   * The container's cgroup directory per hierarchy on the host (v1
-   * controller, '' for cgroup2), for a `cgroup` mount that must fall back to
-   * a bind (see rootfs/mounts.ts). Set by the caller once the cgroup exists.
+   * The container's cgroup directories on the host, for a `cgroup` mount
+   * that must fall back to a bind (rootfs/mounts.ts). Noted by stage 1 once
+   * it is in the cgroup, in its own copy of the plan, which the init inherits.
    */
   cgroupHostDirs?: Record<string, string>;
   /**

@@ -21,7 +21,7 @@ export interface MountContext {
   cgroupNamespace?: boolean;
   /** SELinux context for the filesystems mounted (linux.mountLabel). */
   mountLabel?: string;
-  /** The container's cgroup directories on the host, per hierarchy (v1 controller, '' for cgroup2). */
+  /** The container's cgroup directories on the host, by hierarchy name (cgroupDirsOfThisProcess). */
   cgroupHostDirs?: Record<string, string>;
 }
 
@@ -197,7 +197,7 @@ function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: n
       mountFs(h.fstype, dir, h.fstype, flags, h.controllers, shown);
       return;
     } catch (err) {
-      source = hostDirOf(h, hostDirs);
+      source = hostDirs?.[h.name];
       const refused = err instanceof SyscallError && (err.errnoName === 'EPERM' || err.errnoName === 'EBUSY');
       if (!refused || source === undefined) throw err;
     }
@@ -210,14 +210,17 @@ function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: n
  * A `cgroup` mount shows the container the host's layout: one cgroup2 mount
  * on a unified host; a tmpfs holding one mount per v1 hierarchy otherwise.
  */
-/** The container's directory in hierarchy `h`, as the runtime recorded it. */
-function hostDirOf(h: CgroupHierarchy, hostDirs: Record<string, string> | undefined): string | undefined {
-  if (!hostDirs) return undefined;
-  if (h.fstype === 'cgroup2') return hostDirs[''];
-  return h.controllers
-    .split(',')
-    .map((c) => hostDirs[c])
-    .find((d) => d !== undefined);
+/**
+ * The host directory of this process' cgroup in each hierarchy, by the
+ * name mountCgroupTree uses ('' for a unified host). Read by stage 1 once it
+ * is in the container's cgroup and before any cgroup namespace, so that the
+ * init, which may have to bind its cgroup instead of mounting one, knows
+ * where it is (inside the namespace /proc/self/cgroup says "/").
+ */
+export function cgroupDirsOfThisProcess(): Record<string, string> {
+  const dirs: Record<string, string> = {};
+  for (const h of hostCgroupHierarchies()) dirs[h.name] = ownCgroupDir(h);
+  return dirs;
 }
 
 function mountCgroupTree(options: ParsedMountOptions, target: string, dest: string, cgroupNamespace: boolean, hostDirs?: Record<string, string>): void {
