@@ -4,16 +4,12 @@
 // the recorded CgroupState alone (kill, delete, update arrive without the
 // flag): a state naming a scope unit is systemd's.
 import type { Spec } from '../spec/types';
-import { UserError } from '../errors';
 import type { CgroupState, ContainerCgroup } from './types';
 import { CgroupfsV1, CgroupfsV2, planCgroupfs } from './cgroupfs';
 
 /** Where the container's cgroup goes on this host, with the driver that will keep it. */
 export function planContainerCgroup(spec: Spec, id: string, options: { systemdDriver?: boolean; rootless?: boolean } = {}): ContainerCgroup {
-  if (options.systemdDriver && options.rootless) {
-    throw new UserError('--systemd-cgroup: rootless containers need the user\'s own systemd instance, which tsrun does not drive; leave --systemd-cgroup out (cgroupfs)');
-  }
-  return openContainerCgroup(options.systemdDriver ? systemdScopes().planSystemdScope(spec, id) : planCgroupfs(spec, id, options.rootless));
+  return openContainerCgroup(options.systemdDriver ? systemdScopes().planSystemdScope(spec, id, options.rootless) : planCgroupfs(spec, id, options.rootless));
 }
 
 /** The driver of a planned or recorded cgroup; `state` is kept (and updated in place) by it. */

@@ -47,6 +47,8 @@ export interface CgroupState {
 export interface SystemdScopeState {
   unit: string;
   slice: string;
+  /** Made by the user's own systemd instance (rootless), not the system's. */
+  user?: boolean;
   started?: boolean;
 }
 

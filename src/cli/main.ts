@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     logFormat: merged.logFormat === 'json' ? 'json' : 'text',
     debug: Boolean(merged.debug),
     systemdCgroup,
-    rootlessCgroups: rootlessCgroups(rootlessFlag, systemdCgroup),
+    rootlessCgroups: rootlessCgroups(rootlessFlag),
   };
   // A per-user state root is checked at once, for every verb that keeps state.
   if (merged.root === undefined && options.root !== SYSTEM_STATE_ROOT && command.usesState !== false) prepareUserStateRoot(options.root);

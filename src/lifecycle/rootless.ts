@@ -9,6 +9,7 @@
 // runtime so), unless the systemd driver is asked for there.
 import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { inUserNamespace } from '../linux/userns';
 import { UserError, configError } from '../errors';
 import type { Spec } from '../spec/types';
 
@@ -24,29 +25,20 @@ export function parseRootlessFlag(value: string | boolean | undefined): Rootless
   throw new UserError(`--rootless: invalid value "${value}": want true, false or auto`);
 }
 
-/** Root of the host's user namespace has the identity map `0 0 4294967295`; anything else is a user namespace. */
-export function inUserNamespace(uidMap = readUidMap()): boolean {
-  const lines = uidMap.trim().split('\n');
-  return !(lines.length === 1 && /^\s*0\s+0\s+4294967295\s*$/.test(lines[0]));
-}
-
-function readUidMap(): string {
-  try {
-    return readFileSync('/proc/self/uid_map', 'utf8');
-  } catch {
-    return '0 0 4294967295';
-  }
-}
+export { inUserNamespace };
 
 function euid(): number {
   return process.geteuid?.() ?? 0;
 }
 
-/** Whether cgroup permission errors are forgiven (see the top of this file). */
-export function rootlessCgroups(flag: RootlessFlag, systemdDriver: boolean): boolean {
+/**
+ * Whether cgroup permission errors are forgiven (see the top of this file),
+ * and, with the systemd driver, whether the user's own systemd instance
+ * (not the system's) makes the scope.
+ */
+export function rootlessCgroups(flag: RootlessFlag): boolean {
   if (flag !== 'auto') return flag;
-  if (euid() !== 0) return true;
-  return inUserNamespace() && !systemdDriver;
+  return euid() !== 0 || inUserNamespace();
 }
 
 /**

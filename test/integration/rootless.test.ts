@@ -343,6 +343,38 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     }
   });
 
+  it("--systemd-cgroup: the scope comes from the user's own systemd (user@UID.service), limits read back inside; without systemd, one clear error", async () => {
+    const bundle = world.bundle(['sleep', '1000'], (spec) => {
+      spec.linux!.resources = { memory: { limit: 48 * MIB }, pids: { limit: 30 } };
+    });
+    if (!systemdIsInit()) {
+      const line = oneLineError(world.tsrun(['--systemd-cgroup', 'run', '--detach', 'sd'], { cwd: bundle }));
+      assert.equal(line, 'tsrun: --systemd-cgroup: systemd is not running on this host (no /run/systemd/system): use the cgroupfs driver (drop --systemd-cgroup)');
+      assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+      return;
+    }
+    const delegation = delegateCgroup(who, world);
+    try {
+      const run = (args: string[]): string => {
+        const r = world.exec([...delegation.inner, userTsrun(who), '--root', world.stateRoot, '--systemd-cgroup', ...args], { cwd: bundle, env: delegation.env });
+        assert.equal(r.status, 0, `tsrun ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      run(['run', '--detach', 'sd']);
+      const pid = (JSON.parse(run(['state', 'sd'])) as { pid: number }).pid;
+      const dir = memoryCgroupOf(pid);
+      assert.equal(dir, posix.join(delegation.memoryDir, 'user.slice', 'tsrun-sd.scope'));
+      assert.deepEqual(run(['exec', 'sd', 'cat', '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/pids.max']).split('\n').filter(Boolean), [String(48 * MIB), '30']);
+      run(['update', '--pids-limit', '20', 'sd']);
+      assert.equal(readFileSync(posix.join(dir, 'pids.max'), 'utf8').trim(), '20');
+      run(['delete', '--force', 'sd']);
+      assert.ok(await waitFor(() => !existsSync(dir), 20000), `the scope's cgroup ${dir} went with the scope`);
+    } finally {
+      world.destroy();
+      delegation.release();
+    }
+  });
+
   it('fails at once, in one line, when $XDG_RUNTIME_DIR is unusable or missing, and on a bad --rootless', () => {
     assert.equal(oneLineError(world.tsrun(['list'], { env: { XDG_RUNTIME_DIR: '/' } })), 'tsrun: $XDG_RUNTIME_DIR must be a directory this user can write: mkdir /tsrun: EACCES');
     // Without it the state root is /run/tsrun: a permanent EACCES, reported at once rather than retried.

@@ -10,6 +10,7 @@ import { firstLimitField, isTrackingOnly, makeDirsOrDrop } from '../../src/cgrou
 import { isOwnIdAlone } from '../../src/process/create/id-mappings';
 import { findMappingHelper } from '../../src/process/create/mapping-helper';
 import { UserError } from '../../src/errors';
+import { uidInParentNamespace } from '../../src/linux/userns';
 
 describe('rootless mode (pure parts)', () => {
   it('reads --rootless as runc does: auto by default, booleans as Go spells them, anything else refused', () => {
@@ -22,8 +23,8 @@ describe('rootless mode (pure parts)', () => {
   });
 
   it('an explicit --rootless wins over what the host looks like', () => {
-    assert.equal(rootlessCgroups(true, false), true);
-    assert.equal(rootlessCgroups(false, false), false);
+    assert.equal(rootlessCgroups(true), true);
+    assert.equal(rootlessCgroups(false), false);
   });
 
   it('tells the host user namespace (the identity map) from any other', () => {
@@ -31,6 +32,13 @@ describe('rootless mode (pure parts)', () => {
     assert.equal(inUserNamespace('         0       1000          1\n'), true);
     assert.equal(inUserNamespace('0 0 4294967295\n1 1 1\n'), true);
     assert.equal(inUserNamespace('0 0 4294967294\n'), true);
+  });
+
+  it('maps a uid to the parent namespace through uid_map (what a server outside sees)', () => {
+    assert.equal(uidInParentNamespace(0, '0 1000 1\n1 100000 65536\n'), 1000);
+    assert.equal(uidInParentNamespace(5, '0 1000 1\n1 100000 65536\n'), 100004);
+    assert.equal(uidInParentNamespace(70000, '0 1000 1\n1 100000 65536\n'), undefined);
+    assert.equal(uidInParentNamespace(42, '0 0 4294967295\n'), 42);
   });
 
   it("the host's root keeps /run/tsrun even with XDG_RUNTIME_DIR set (this suite runs as root, outside any user namespace)", function () {

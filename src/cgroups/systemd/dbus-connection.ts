@@ -7,6 +7,7 @@
 // the system bus daemon. Every wait is bounded.
 import { existsSync } from 'node:fs';
 import { connectUnix, waitReadable } from '../../linux/unix-socket';
+import { uidInParentNamespace } from '../../linux/userns';
 import { closeFd, readFd, writeFd } from '../../linux/fd';
 import { decodeMessage, encodeMessage, messageLength, MessageType, type DBusValue, type Message } from './dbus-wire';
 
@@ -46,13 +47,21 @@ export class DBusConnection {
     private readonly timeoutMs: number,
   ) {}
 
+  /**
+   * Straight to systemd (its private socket, the system's or a user
+   * instance's), no bus daemon between: no Hello, no match rules needed.
+   */
+  get direct(): boolean {
+    return this.socketPath.endsWith('/systemd/private');
+  }
+
   /** Connects and authenticates (SASL EXTERNAL: the kernel vouches for our uid). */
   static open(socketPath: string, timeoutMs = 10_000): DBusConnection {
     const fd = connectUnix(socketPath);
     const conn = new DBusConnection(fd, socketPath, timeoutMs);
     try {
       conn.authenticate();
-      if (socketPath === SYSTEMD_PRIVATE_SOCKET) conn.awaitRunning();
+      if (conn.direct) conn.awaitRunning();
       else conn.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello' });
       return conn;
     } catch (err) {
@@ -70,8 +79,14 @@ export class DBusConnection {
     closeFd(this.fd);
   }
 
+  /**
+   * The uid claimed is ours as the server sees it: root of rootless podman's
+   * user namespace is the user outside, which is who the user's systemd
+   * finds through SO_PEERCRED.
+   */
   private authenticate(): void {
-    const uidHex = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
+    const uid = process.getuid?.() ?? 0;
+    const uidHex = Buffer.from(String(uidInParentNamespace(uid) ?? uid)).toString('hex');
     writeFd(this.fd, Buffer.concat([Buffer.alloc(1), Buffer.from(`AUTH EXTERNAL ${uidHex}\r\n`)]));
     const answer = this.readLine();
     if (!answer.startsWith('OK ')) throw new Error(`D-Bus ${this.socketPath}: authentication refused: ${answer}`);

@@ -10,7 +10,7 @@ import { UserError } from '../../errors';
 import { hostCgroupLayout, ownCgroups, parseProcCgroup } from '../detect';
 import { resolveCgroupDirs } from '../paths';
 import type { CgroupfsCgroup } from '../cgroupfs';
-import { systemdCgroupOf } from './unit-path';
+import { systemdCgroupOf, userSystemdSocket } from './unit-path';
 import { systemdResourceProperties } from './unit-properties';
 
 /**
@@ -18,15 +18,33 @@ import { systemdResourceProperties } from './unit-properties';
  * its cgroup planned where systemd will make it. Without systemd there is
  * nobody to ask: say so.
  */
-export function planSystemdScope(spec: Spec, id: string): CgroupState {
-  const scope = systemdCgroupOf(spec.linux?.cgroupsPath, id);
+export function planSystemdScope(spec: Spec, id: string, rootless = false): CgroupState {
+  const scope = systemdCgroupOf(spec.linux?.cgroupsPath, id, rootless ? 'user.slice' : 'system.slice');
   if (!existsSync('/run/systemd/system')) {
     throw new UserError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system): use the cgroupfs driver (drop --systemd-cgroup)');
   }
-  const state = resolveCgroupDirs(hostCgroupLayout(), scope.path, id, ownCgroups());
-  state.systemd = { unit: scope.unit, slice: scope.slice };
+  const layout = hostCgroupLayout();
+  if (rootless) checkUserSystemd(layout.version);
+  // A user instance's slices are below its user@UID.service: the real paths are adopted once the scope exists.
+  const state = resolveCgroupDirs(layout, scope.path, id, ownCgroups());
+  state.systemd = { unit: scope.unit, slice: scope.slice, ...(rootless ? { user: true } : {}) };
+  if (rootless) state.rootless = true;
   return state;
 }
+
+/**
+ * A rootless container's scope comes from the user's own systemd, reached
+ * at $XDG_RUNTIME_DIR/systemd/private. Only on cgroup v2 can it delegate a
+ * cgroup to the user (runc refuses v1 the same way).
+ */
+function checkUserSystemd(version: 'v1' | 'v2'): void {
+  if (version !== 'v2') throw new UserError('--systemd-cgroup: a rootless container needs cgroup v2 for the user\'s systemd to delegate a cgroup; this host uses v1 (drop --systemd-cgroup)');
+  const socket = userSystemdSocket();
+  if (!existsSync(socket)) {
+    throw new UserError(`--systemd-cgroup: the user's systemd instance is not running (no ${socket}; it runs in a login session as user@UID.service), or drop --systemd-cgroup`);
+  }
+}
+
 
 export class SystemdScope implements ContainerCgroup {
   /** `cgroupfs` holds the same state object: the paths adopted here are the ones its files use. */
@@ -45,7 +63,8 @@ export class SystemdScope implements ContainerCgroup {
 
   placeInit(pid: number, resources: LinuxResources, id: string): void {
     const { unit, slice } = this.scope;
-    systemdUnits().startScope({ unit, slice, pid, description: `tsrun container ${id}`, resources: systemdResourceProperties(resources, this.state.version) });
+    const user = this.scope.user === true;
+    systemdUnits().startScope({ unit, slice, pid, description: `tsrun container ${id}`, resources: systemdResourceProperties(resources, this.state.version) }, user);
     this.scope.started = true;
     adoptScopePaths(this.state, unit, pid, id);
     // systemd made the scope's cgroup in the hierarchies it manages; the others
@@ -54,7 +73,8 @@ export class SystemdScope implements ContainerCgroup {
     const cgroup = this.files();
     cgroup.create();
     cgroup.addProcess(pid);
-    cgroup.setResources(resources);
+    // Device rules need the eBPF program only root may load: a user's scope leaves them to its user namespace.
+    cgroup.setResources(resources, { skipDevices: user });
   }
 
   placeExec(pid: number, initPid: number): void {
@@ -65,7 +85,7 @@ export class SystemdScope implements ContainerCgroup {
   update(resources: LinuxResources): void {
     if (this.scope.started) {
       const properties = systemdResourceProperties(withCpuLimitInForce(resources, this.files()), this.state.version);
-      systemdUnits().setUnitProperties(this.scope.unit, properties);
+      systemdUnits().setUnitProperties(this.scope.unit, properties, this.scope.user === true);
     }
     this.cgroupfs.update(resources);
   }
@@ -75,7 +95,7 @@ export class SystemdScope implements ContainerCgroup {
     if (!this.scope.started) return;
     let stopError: unknown;
     try {
-      systemdUnits().stopUnit(this.scope.unit);
+      systemdUnits().stopUnit(this.scope.unit, this.scope.user === true);
     } catch (err) {
       stopError = err;
     }

@@ -14,15 +14,15 @@ const FIELD = '/linux/cgroupsPath';
 /** Characters systemd allows in a unit name (before the suffix). */
 const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+$/;
 
-/** The scope a container gets; without a cgroupsPath, system.slice:tsrun:<id>. */
-export function systemdCgroupOf(cgroupsPath: string | undefined, id: string): SystemdCgroup {
-  const wanted = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `system.slice:tsrun:${id}`;
+/** The scope a container gets; without a cgroupsPath, <defaultSlice>:tsrun:<id> (system.slice; user.slice for a user's systemd). */
+export function systemdCgroupOf(cgroupsPath: string | undefined, id: string, defaultSlice = 'system.slice'): SystemdCgroup {
+  const wanted = cgroupsPath && cgroupsPath !== '' ? cgroupsPath : `${defaultSlice}:tsrun:${id}`;
   const parts = wanted.split(':');
   if (parts.length !== 3) {
     throw configError(FIELD, `"${wanted}" is not of the form slice:prefix:name, which --systemd-cgroup needs`);
   }
   const [sliceField, prefix, name] = parts;
-  const slice = sliceField === '' ? 'system.slice' : sliceField;
+  const slice = sliceField === '' ? defaultSlice : sliceField;
   if (name === '') throw configError(FIELD, `"${wanted}": the name after the second ":" is empty`);
   if (name.endsWith('.slice')) throw configError(FIELD, `"${wanted}": a container goes in a scope; a name ending in .slice is not supported`);
   const unit = prefix === '' ? `${name}.scope` : `${prefix}-${name}.scope`;
@@ -40,4 +40,9 @@ export function expandSlice(slice: string, wanted = slice): string {
   let path = '';
   for (let i = 1; i <= words.length; i++) path += `/${words.slice(0, i).join('-')}.slice`;
   return path;
+}
+
+/** The private socket of the user's own systemd instance (in $XDG_RUNTIME_DIR, which a login session sets). */
+export function userSystemdSocket(): string {
+  return `${process.env.XDG_RUNTIME_DIR ?? `/run/user/${process.getuid?.() ?? 0}`}/systemd/private`;
 }

@@ -1,6 +1,7 @@
 // Asking systemd's manager for transient scope units and stopping them, and
 // waiting for each job to finish (JobRemoved), as `systemd-run --scope` does.
-import { DBusConnection, DBusError, SYSTEMD_PRIVATE_SOCKET } from './dbus-connection';
+import { DBusConnection, DBusError } from './dbus-connection';
+import { userSystemdSocket } from './unit-path';
 import type { DBusValue, Message } from './dbus-wire';
 import { scopeProperties, type ScopeRequest, type UnitProperty } from './unit-properties';
 import { UserError } from '../../errors';
@@ -8,8 +9,8 @@ import { UserError } from '../../errors';
 const SYSTEMD = { destination: 'org.freedesktop.systemd1', path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager' };
 
 /** Starts the scope with the pid in it and waits until systemd has finished the job. */
-export function startScope(request: ScopeRequest): void {
-  withSystemd((bus) => {
+export function startScope(request: ScopeRequest, user = false): void {
+  withSystemd(user, (bus) => {
     let result: string;
     try {
       result = runJob(bus, request.unit, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [request.unit, 'fail', scopeProperties(request), []]);
@@ -22,8 +23,8 @@ export function startScope(request: ScopeRequest): void {
 }
 
 /** Changes properties of a running unit (runtime only: nothing written under /etc). No job: no waiting. */
-export function setUnitProperties(unit: string, properties: UnitProperty[]): void {
-  withSystemd((bus) => {
+export function setUnitProperties(unit: string, properties: UnitProperty[], user = false): void {
+  withSystemd(user, (bus) => {
     try {
       bus.call({ ...SYSTEMD, member: 'SetUnitProperties', signature: 'sba(sv)', body: [unit, true, properties] });
     } catch (err) {
@@ -34,8 +35,8 @@ export function setUnitProperties(unit: string, properties: UnitProperty[]): voi
 }
 
 /** Stops the unit (killing what is left in it) and waits; a unit already gone is fine. */
-export function stopUnit(unit: string): void {
-  withSystemd((bus) => {
+export function stopUnit(unit: string, user = false): void {
+  withSystemd(user, (bus) => {
     try {
       runJob(bus, unit, 'StopUnit', 'ss', [unit, 'replace']);
     } catch (err) {
@@ -45,8 +46,9 @@ export function stopUnit(unit: string): void {
   });
 }
 
-function withSystemd<T>(use: (bus: DBusConnection) => T): T {
-  const bus = DBusConnection.toSystemd();
+/** The system's systemd, or with `user` the user's own instance (rootless). */
+function withSystemd<T>(user: boolean, use: (bus: DBusConnection) => T): T {
+  const bus = user ? DBusConnection.open(userSystemdSocket()) : DBusConnection.toSystemd();
   try {
     return use(bus);
   } finally {
@@ -61,7 +63,7 @@ function withSystemd<T>(use: (bus: DBusConnection) => T): T {
  */
 function runJob(bus: DBusConnection, unit: string, member: string, signature: string, body: DBusValue[]): string {
   // On a bus daemon, signals come only to those who match them; the private socket sends all.
-  if (bus.socketPath !== SYSTEMD_PRIVATE_SOCKET) {
+  if (!bus.direct) {
     bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: ["type='signal',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"] });
   }
   bus.call({ ...SYSTEMD, member: 'Subscribe' });
