@@ -45,6 +45,6 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   log: { type: 'string', describe: 'set the log file to write tsrun logs to' },
   'log-format': { type: 'string', describe: 'set the log format (default text)', choices: ['text', 'json'] },
   debug: { type: 'boolean', describe: 'enable debug logging' },
-  'systemd-cgroup': { type: 'boolean', describe: 'make the cgroup a systemd scope (linux.cgroupsPath as slice:prefix:name, default system.slice:tsrun:<id>)' },
+  'systemd-cgroup': { type: 'boolean', describe: 'make the cgroup a systemd scope (linux.cgroupsPath as slice:prefix:name, default system.slice:tsrun:<id>, user.slice for a rootless container)' },
   rootless: { type: 'string', describe: 'ignore cgroup permission errors: true, false or auto (default: auto, on when not root or in a user namespace)' },
 };
