@@ -11,7 +11,7 @@ import { chmodSync, chownSync, closeSync, openSync, existsSync, mkdirSync, readd
 import { join, posix } from 'node:path';
 import { BUSYBOX_ROOTFS, REPO, TSRUN, isAlive, tempDir } from '../helpers/harness';
 import { waitFor } from '../helpers/session';
-import { cgroup2Mount, everyHierarchyDir, isCgroupV2, v1Mounts, removeOwnCgroups } from './cgroups-common';
+import { cgroup2Mount, cgroupLeftovers, everyHierarchyDir, isCgroupV2, v1Mounts, removeOwnCgroups } from './cgroups-common';
 import { systemdIsInit } from '../helpers/systemd-host';
 import type { Spec } from '../../src/spec/types';
 
@@ -181,6 +181,13 @@ function podmanStyleMappings(who: Account): (spec: Spec) => void {
   };
 }
 
+/** Nothing of container `id` left: no state directory, no process of the user, no cgroup. */
+async function assertNothingLeft(world: UserWorld, id: string): Promise<void> {
+  assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), [], 'no state directory');
+  assert.deepEqual(world.processes(), [], 'no process');
+  assert.deepEqual(await cgroupLeftovers(id), [], 'no cgroup');
+}
+
 /** One line on stderr, starting "tsrun: ". */
 function oneLineError(r: Result): string {
   assert.notEqual(r.status, 0, `expected a failure, got: ${r.stdout}`);
@@ -230,18 +237,17 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     assert.equal(made.gid, who.subgid + 999);
   });
 
-  it("refuses a mapping outside the user's subordinate range with newuidmap's own words, leaving nothing", () => {
+  it("refuses a mapping outside the user's subordinate range with newuidmap's own words, leaving nothing", async () => {
     const bundle = world.bundle(['true'], (spec) => {
       podmanStyleMappings(who)(spec);
       spec.linux!.uidMappings![1].hostID = who.subuid + 10_000_000;
     });
     const line = oneLineError(world.tsrun(['run', 'refused'], { cwd: bundle }));
     assert.match(line, /^tsrun: config\.json: \/linux\/uidMappings: newuidmap refused the mapping \(exit status 1\): newuidmap: uid range \[1-65537\) -> \[\d+-\d+\) not allowed$/);
-    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
-    assert.deepEqual(world.processes(), []);
+    await assertNothingLeft(world, 'refused');
   });
 
-  it('refuses a config without a user namespace, naming the field', () => {
+  it('refuses a config without a user namespace, naming the field', async () => {
     const bundle = world.bundle(['true'], (spec) => {
       spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'user');
       delete spec.linux!.uidMappings;
@@ -249,7 +255,7 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     });
     const line = oneLineError(world.tsrun(['run', 'nouserns'], { cwd: bundle }));
     assert.equal(line, 'tsrun: config.json: /linux/namespaces: a rootless container needs a user namespace (tsrun spec --rootless writes one)');
-    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+    await assertNothingLeft(world, 'nouserns');
   });
 
   it('create, list, start, state, exec, ps, kill --all and delete work on a container with no cgroup; pause, update and stats say why not', async () => {
@@ -287,23 +293,22 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     assert.ok(await waitFor(() => world.processes().length === 0, 20000));
   });
 
-  it('refuses a limit when no cgroup could be made, naming the field, leaving nothing', () => {
+  it('refuses a limit when no cgroup could be made, naming the field, leaving nothing', async () => {
     const bundle = world.bundle(['true'], (spec) => {
       spec.linux!.resources = { pids: { limit: 50 } };
     });
     const line = oneLineError(world.tsrun(['run', 'limited'], { cwd: bundle }));
     assert.match(line, /^tsrun: config\.json: \/linux\/resources\/pids\/limit: cannot be applied: this rootless container has no cgroup of its own \(mkdir \/sys\/fs\/cgroup\/\S+: EACCES\)/);
-    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
-    assert.deepEqual(world.processes(), []);
+    await assertNothingLeft(world, 'limited');
   });
 
-  it('never forgives a cgroupsPath the user named and may not write', () => {
+  it('never forgives a cgroupsPath the user named and may not write', async () => {
     const bundle = world.bundle(['true'], (spec) => {
       spec.linux!.cgroupsPath = `/tsrun-rootless-denied-${process.pid}`;
     });
     const line = oneLineError(world.tsrun(['run', 'named'], { cwd: bundle }));
     assert.match(line, /^tsrun: cgroup: mkdir \/sys\/fs\/cgroup\/\S*tsrun-rootless-denied-\d+: EACCES \(a rootless container may name only a cgroupsPath its user can write\)$/);
-    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+    await assertNothingLeft(world, 'named');
   });
 
   it('uses a cgroup delegated to the user: limits apply (read back inside), pause, resume, update and ps work, device rules are left to the user namespace', async () => {
@@ -385,11 +390,11 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     assert.equal(world.tsrun(['--rootless=false', 'list']).status, 0);
   });
 
-  it('--rootless=false makes cgroup permission errors fatal again', () => {
+  it('--rootless=false makes cgroup permission errors fatal again', async () => {
     const bundle = world.bundle(['true']);
     const line = oneLineError(world.tsrun(['--rootless=false', 'run', 'strict'], { cwd: bundle }));
     assert.match(line, /^tsrun: cgroup: mkdir \/sys\/fs\/cgroup\/\S+: EACCES/);
-    assert.deepEqual(world.leftovers().filter((n) => !n.endsWith('.lock')), []);
+    await assertNothingLeft(world, 'strict');
   });
 });
 
@@ -491,11 +496,13 @@ describe('rootless podman with tsrun as its runtime', function () {
   this.timeout(300000);
   let world: UserWorld;
   let podman: (args: string[]) => Result;
+  let podmanEnv: Record<string, string>;
 
   before(function () {
     world = new UserWorld(account());
     // podman's own rootless world for the user: storage in vfs, file events, no network.
     const env = { XDG_CONFIG_HOME: join(world.base, 'config'), XDG_DATA_HOME: join(world.base, 'data') };
+    podmanEnv = env;
     for (const dir of Object.values(env)) {
       mkdirSync(dir, { mode: 0o700 });
       chownSync(dir, world.who.uid, world.who.gid);
@@ -521,6 +528,28 @@ describe('rootless podman with tsrun as its runtime', function () {
     const lines = r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' ')).filter(Boolean);
     assert.deepEqual(lines, ['hi', `0 ${world.who.uid} 1`, `1 ${world.who.subuid} 65536`]);
     assert.ok(existsSync(world.stateRoot), `tsrun's state root is ${world.stateRoot}`);
+  });
+
+  it("with --cgroup-manager systemd (where systemd is the init): the container's scope comes from the user's systemd", async function () {
+    if (!systemdIsInit()) this.skip(); // podman falls back to cgroupfs without a user systemd; the VM suite's systemd guest runs this
+    const delegation = delegateCgroup(world.who, world);
+    try {
+      const env = { ...podmanEnv, ...delegation.env };
+      const podmanSystemd = (args: string[]): Result => world.exec(['podman', '--storage-driver', 'vfs', '--cgroup-manager', 'systemd', '--events-backend', 'file', '--runtime', userTsrun(world.who), ...args], { env, timeoutMs: 120000 });
+      const started = podmanSystemd(['run', '-d', '--name', 'rl-sd', '--pids-limit', '30', ...RUN, 'tsrun-busybox', 'sleep', '1000']);
+      assert.equal(started.status, 0, started.stderr);
+      const id = started.stdout.trim();
+      const pid = Number(podmanSystemd(['inspect', '--format', '{{.State.Pid}}', 'rl-sd']).stdout.trim());
+      // podman asks for user.slice:libpod:<id>: the user's systemd makes the scope below user@UID.service.
+      const dir = memoryCgroupOf(pid);
+      assert.equal(dir, posix.join(delegation.memoryDir, 'user.slice', `libpod-${id}.scope`));
+      assert.equal(readFileSync(posix.join(dir, 'pids.max'), 'utf8').trim(), '30');
+      const removed = podmanSystemd(['rm', '--force', '--time', '0', 'rl-sd']);
+      assert.equal(removed.status, 0, removed.stderr);
+      assert.ok(await waitFor(() => !existsSync(dir), 20000), `the scope's cgroup ${dir} is gone`);
+    } finally {
+      delegation.release();
+    }
   });
 
   it('runs detached, execs into it, and removes it with nothing left', async () => {
