@@ -1,6 +1,7 @@
 // How a CLI verb is described: once, as data, used both by the fast parser
 // (yargs-parser, the light part of yargs) and by the help text (full yargs,
 // loaded only for --help).
+import type { RootlessFlag } from '../lifecycle/rootless';
 
 export interface OptionSpec {
   type: 'string' | 'boolean' | 'number';
@@ -18,8 +19,8 @@ export interface GlobalOptions {
   logFormat: 'text' | 'json';
   debug: boolean;
   systemdCgroup: boolean;
-  /** --rootless (auto: not root, or root of a user namespace): cgroup permission errors forgiven on the default path. */
-  rootlessCgroups: boolean;
+  /** --rootless: true, false or auto (decided by create: see lifecycle/rootless.ts). */
+  rootless: RootlessFlag;
 }
 
 export type ParsedArgs = Record<string, unknown> & { _: string[] };

@@ -4,7 +4,7 @@ import { COMMANDS } from './commands';
 import type { GlobalOptions } from './command';
 import { configureLogger, logDebug, logError } from '../log/logger';
 import { UserError } from '../errors';
-import { defaultStateRoot, parseRootlessFlag, prepareUserStateRoot, rootlessCgroups, SYSTEM_STATE_ROOT } from '../lifecycle/rootless';
+import { defaultStateRoot, parseRootlessFlag, prepareUserStateRoot, SYSTEM_STATE_ROOT } from '../lifecycle/rootless';
 
 const VERSION = '0.1.0';
 const SPEC_VERSION = '1.3.0';
@@ -24,15 +24,14 @@ async function main(argv: string[]): Promise<number> {
   if (!command) throw new UserError(`no such command: ${verb}`);
   const args = parseCommandArgs(command, rest);
   const merged = { ...globals, ...pick(args, ['root', 'log', 'logFormat', 'debug', 'systemdCgroup', 'rootless']) };
-  const systemdCgroup = Boolean(merged.systemdCgroup);
-  const rootlessFlag = parseRootlessFlag(merged.rootless as string | boolean | undefined);
   const options: GlobalOptions = {
     root: (merged.root as string | undefined) ?? defaultStateRoot(),
     log: merged.log as string | undefined,
     logFormat: merged.logFormat === 'json' ? 'json' : 'text',
     debug: Boolean(merged.debug),
-    systemdCgroup,
-    rootlessCgroups: rootlessCgroups(rootlessFlag),
+    systemdCgroup: Boolean(merged.systemdCgroup),
+    // Parsed here so a bad value fails every verb at once, as runc's does.
+    rootless: parseRootlessFlag(merged.rootless as string | boolean | undefined),
   };
   // A per-user state root is checked at once, for every verb that keeps state.
   if (merged.root === undefined && options.root !== SYSTEM_STATE_ROOT && command.usesState !== false) prepareUserStateRoot(options.root);

@@ -17,7 +17,7 @@ import { readProcStat, waitUntilGone } from '../linux/proc-info';
 import { sendSignal } from '../linux/signals';
 import { planContainerCgroup } from '../cgroups/manager';
 import { hasCgroupDirs } from '../cgroups/cgroupfs';
-import { checkRootlessSpec, ownerName } from './rootless';
+import { checkRootlessSpec, ownerName, rootlessCgroups, type RootlessFlag } from './rootless';
 import { configError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
@@ -41,8 +41,8 @@ export interface CreateOptions {
   consoleFd?: number;
   /** --systemd-cgroup: the cgroup is to be a systemd scope. */
   systemdCgroup?: boolean;
-  /** --rootless (see rootless.ts): cgroup permission errors on the default path are forgiven. */
-  rootlessCgroups?: boolean;
+  /** --rootless (see rootless.ts); auto when left out. */
+  rootless?: RootlessFlag;
 }
 
 export async function createContainer(opts: CreateOptions): Promise<ContainerRecord> {
@@ -78,7 +78,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
   const rootfs = realpathSync(resolveRootfs(spec, bundle));
   const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
-  const cgroup = planContainerCgroup(spec, id, { systemdDriver: opts.systemdCgroup, rootless: opts.rootlessCgroups });
+  const cgroup = planContainerCgroup(spec, id, { systemdDriver: opts.systemdCgroup, rootless: rootlessCgroups(opts.rootless ?? 'auto') });
   const resources = spec.linux?.resources ?? {};
   const record: ContainerRecord = {
     ociVersion: spec.ociVersion ?? OCI_VERSION,

@@ -4,9 +4,9 @@
 // caller's own ids go through newuidmap/newgidmap. "Rootless cgroups" is
 // what --rootless true|false|auto chooses: permission errors on the default
 // cgroup path are forgiven (the container runs without a cgroup of its own)
-// and device rules are left to the user namespace. Auto means: not root, or
-// root of a user namespace that is not the host's (rootless podman runs its
-// runtime so), unless the systemd driver is asked for there.
+// and device rules are left to the user namespace; with --systemd-cgroup the
+// user's own systemd makes the scope. Auto means: not root, or root of a
+// user namespace that is not the host's (rootless podman runs its runtime so).
 import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inUserNamespace } from '../linux/userns';

@@ -56,9 +56,8 @@ export class StateStore {
     return existsSync(join(this.dir(id), 'state.json'));
   }
 
-  /** Makes the container's directory; fails when the id is taken. */
+  /** Makes the container's directory (the lock held around it made the root); fails when the id is taken. */
   claim(id: string): string {
-    ensureStateRoot(this.root);
     const dir = this.dir(id);
     try {
       mkdirSync(dir, { mode: 0o711 });

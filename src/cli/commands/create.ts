@@ -31,6 +31,6 @@ export function createOptionsFrom(args: ParsedArgs, globals: GlobalOptions): Cre
     preserveFds: args.preserveFds as number,
     consoleSocket: args.consoleSocket as string | undefined,
     systemdCgroup: globals.systemdCgroup,
-    rootlessCgroups: globals.rootlessCgroups,
+    rootless: globals.rootless,
   };
 }

@@ -25,7 +25,8 @@ interface Stage1State {
 export const STAGE1_STEPS: ReadonlyArray<Step<ContainerPlan, Stage1State>> = [
   // Nothing of the container may run before it is in its cgroup.
   ['cgroup placement', (_plan, st) => expectMessage(st.fromParent, 'proceed', 'the runtime did not place stage 1 in its cgroup')],
-  ['note cgroup directories', (plan) => plan.spec.mounts?.some((m) => m.type === 'cgroup') && (plan.cgroupHostDirs = cgroupDirsOfThisProcess())],
+  // Only a user namespace may be refused a cgroup mount (and need them).
+  ['note cgroup directories', (plan) => plan.inUserNamespace && plan.spec.mounts?.some((m) => m.type === 'cgroup') && (plan.cgroupHostDirs = cgroupDirsOfThisProcess())],
   // Opened while still the host's root, before entering any namespace: as
   // root of a new user namespace the init may not search a 0700 state root
   // (runc too hands its init an open fifo). The init reopens it by fd.

@@ -166,9 +166,9 @@ function hostCgroupHierarchies(): CgroupHierarchy[] {
  * The host directory of this process' own cgroup in hierarchy `h` (the init
  * is in the container's cgroup by now), from /proc/self/cgroup.
  */
-function ownCgroupDir(h: CgroupHierarchy): string {
+function ownCgroupDir(h: CgroupHierarchy, procCgroup = readFileSync('/proc/self/cgroup', 'utf8')): string {
   const superOptions = h.controllers.split(',');
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+  for (const line of procCgroup.split('\n')) {
     const match = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (!match) continue;
     const [, , list, path] = match;
@@ -189,27 +189,23 @@ function ownCgroupDir(h: CgroupHierarchy): string {
  * systemd host, measured in the project's VM): then the bind, as runc does.
  */
 function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: number, cgroupNamespace: boolean, hostDirs?: Record<string, string>): void {
-  // Without a cgroup namespace /proc/self/cgroup names the host directory;
-  // inside one it says "/", so the fallback takes the runtime's record.
-  let source = cgroupNamespace ? undefined : ownCgroupDir(h);
-  if (cgroupNamespace) {
-    try {
-      mountFs(h.fstype, dir, h.fstype, flags, h.controllers, shown);
-      return;
-    } catch (err) {
-      source = hostDirs?.[h.name];
-      const refused = err instanceof SyscallError && (err.errnoName === 'EPERM' || err.errnoName === 'EBUSY');
-      if (!refused || source === undefined) throw err;
-    }
+  if (!cgroupNamespace) return bindCgroupDir(ownCgroupDir(h), dir, shown, flags);
+  try {
+    mountFs(h.fstype, dir, h.fstype, flags, h.controllers, shown);
+  } catch (err) {
+    // Inside the cgroup namespace /proc/self/cgroup says "/": stage 1 noted the host directory.
+    const noted = hostDirs?.[h.name];
+    const refused = err instanceof SyscallError && (err.errnoName === 'EPERM' || err.errnoName === 'EBUSY');
+    if (!refused || noted === undefined) throw err;
+    bindCgroupDir(noted, dir, shown, flags);
   }
-  mountFs(source as string, dir, 'bind', MS.BIND | MS.REC, '', shown);
+}
+
+function bindCgroupDir(source: string, dir: string, shown: string, flags: number): void {
+  mountFs(source, dir, 'bind', MS.BIND | MS.REC, '', shown);
   remountBind(dir, flags & BIND_REMOUNT_FLAGS, shown);
 }
 
-/**
- * A `cgroup` mount shows the container the host's layout: one cgroup2 mount
- * on a unified host; a tmpfs holding one mount per v1 hierarchy otherwise.
- */
 /**
  * The host directory of this process' cgroup in each hierarchy, by the
  * name mountCgroupTree uses ('' for a unified host). Read by stage 1 once it
@@ -218,11 +214,16 @@ function mountHierarchy(h: CgroupHierarchy, dir: string, shown: string, flags: n
  * where it is (inside the namespace /proc/self/cgroup says "/").
  */
 export function cgroupDirsOfThisProcess(): Record<string, string> {
+  const procCgroup = readFileSync('/proc/self/cgroup', 'utf8');
   const dirs: Record<string, string> = {};
-  for (const h of hostCgroupHierarchies()) dirs[h.name] = ownCgroupDir(h);
+  for (const h of hostCgroupHierarchies()) dirs[h.name] = ownCgroupDir(h, procCgroup);
   return dirs;
 }
 
+/**
+ * A `cgroup` mount shows the container the host's layout: one cgroup2 mount
+ * on a unified host; a tmpfs holding one mount per v1 hierarchy otherwise.
+ */
 function mountCgroupTree(options: ParsedMountOptions, target: string, dest: string, cgroupNamespace: boolean, hostDirs?: Record<string, string>): void {
   const flags = options.flags & ~MS.RDONLY;
   const hierarchies = hostCgroupHierarchies();
