@@ -33,8 +33,8 @@ export function check<T extends number | bigint>(ret: T, call: string, subject?:
 
 /** Syscall numbers for calls glibc does not wrap, per architecture. */
 const SYSCALLS: Record<string, Record<string, number>> = {
-  x64: { pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424, bpf: 321, ioprio_set: 251, sched_setattr: 314, seccomp: 317 },
-  arm64: { pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424, bpf: 280, ioprio_set: 30, sched_setattr: 274, seccomp: 277 },
+  x64: { pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424, bpf: 321, ioprio_set: 251, sched_setattr: 314, seccomp: 317, open_tree: 428, move_mount: 429, mount_setattr: 442, set_mempolicy: 238 },
+  arm64: { pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424, bpf: 280, ioprio_set: 30, sched_setattr: 274, seccomp: 277, open_tree: 428, move_mount: 429, mount_setattr: 442, set_mempolicy: 237 },
 };
 
 export function syscallNumber(name: string): number {
