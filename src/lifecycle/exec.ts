@@ -14,12 +14,15 @@ import { prctlSet, PR_SET_CHILD_SUBREAPER, waitPid, waitPidAsync } from '../linu
 import { sendSignal } from '../linux/signals';
 import { getWindowSize } from '../linux/pty';
 import { openContainerCgroup } from '../cgroups/manager';
+import { cpusetCpusOf } from '../cgroups/cpuset';
+import { setCpuAffinity } from '../linux/sched';
+import { parseCpuList } from '../spec/cpu-list';
 import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec/process-args';
 import { execSeccompOwner, makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
 import { spawnExecProcess } from '../process/exec/spawn';
 import { prepareExecTerminal, releaseExecTerminal } from '../process/exec/terminal';
 import { withSeccompListener } from '../process/setup/seccomp-listener';
-import { logWarning } from '../log/logger';
+import { logDebug, logWarning } from '../log/logger';
 import { Container } from './container';
 import { StateStore, writeFileAtomic } from './store';
 import { SignalForwarder } from './signal-forwarder';
@@ -97,12 +100,30 @@ function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?
   plan.terminal = prepareExecTerminal(plan.process.config, opts.consoleSocket, opts.detach, relayFd);
   try {
     const placeStage1 = (pid: number): void => {
+      const affinity = plan.cpuAffinity;
+      if (affinity?.initial) {
+        setCpuAffinity(pid, affinity.initial, `process.execCPUAffinity.initial "${affinity.initial.join(',')}"`);
+        // Only the log can show it: a v1 cpuset move resets the affinity at once.
+        logDebug(`exec: CPU affinity ${affinity.initial.join(',')} before joining the container's cgroup`);
+      }
       cgroup?.placeExec(pid, plan.initPid);
+      if (affinity) applyFinalCpuAffinity(pid, affinity.final);
     };
     return withSeccompListener(execSeccompOwner(plan), () => spawnExecProcess(plan, { placeStage1, reap }));
   } finally {
     releaseExecTerminal(plan.terminal);
   }
+}
+
+/**
+ * After the cgroup move: the configured final CPUs, or else the cgroup's
+ * own (a v1 cpuset move resets affinity, a v2 cgroup without cpuset does
+ * not, so the initial CPUs would stick).
+ */
+function applyFinalCpuAffinity(pid: number, final: number[] | undefined): void {
+  if (final) return setCpuAffinity(pid, final, `process.execCPUAffinity.final "${final.join(',')}"`);
+  const cpus = cpusetCpusOf(pid);
+  setCpuAffinity(pid, parseCpuList(cpus), `the container's CPUs "${cpus}"`);
 }
 
 function execProcess(opts: ExecOptions, configProcess: Process | undefined, fromFile: () => Process): Process {

@@ -1,4 +1,4 @@
-// personality(2), ioprio_set(2) and sched_setattr(2).
+// personality(2), ioprio_set(2), sched_setattr(2) and sched_setaffinity(2).
 import { check, libc, rawSyscall, syscallNumber, syscallError } from './libc';
 
 const personalityCall = libc.func('int personality(unsigned long persona)');
@@ -55,4 +55,13 @@ const prctlCall = libc.func('int prctl(int option, ...)');
  */
 export function setDumpable(on: boolean): void {
   check(prctlCall(PR_SET_DUMPABLE, 'unsigned long', on ? 1 : 0, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0) as number, 'prctl', 'PR_SET_DUMPABLE');
+}
+
+const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
+
+/** sched_setaffinity(2) for `pid` (0: this process): runs it only on `cpus`. `shown` names the setting in errors. */
+export function setCpuAffinity(pid: number, cpus: readonly number[], shown: string): void {
+  const mask = Buffer.alloc(Math.max(8, Math.ceil((Math.max(...cpus, 0) + 1) / 64) * 8));
+  for (const cpu of cpus) mask[cpu >> 3] |= 1 << (cpu & 7);
+  check(schedSetaffinity(pid, mask.length, mask) as number, 'sched_setaffinity', `${shown} for pid ${pid}`);
 }

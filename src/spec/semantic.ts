@@ -8,6 +8,7 @@
 // that needs the kernel (does this capability exist, is this a namespace
 // file) is left to the code that applies it.
 
+import { parseCpuList } from './cpu-list';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail, pointer, requireAbsolute, requireNonEmptyKeys, requireProperty } from './check-util';
@@ -97,6 +98,16 @@ function checkProcess(p: Process): void {
   requireProperty(p, 'user', '/process');
   requireProperty(p.user, 'uid', '/process/user');
   requireProperty(p.user, 'gid', '/process/user');
+
+  for (const when of ['initial', 'final'] as const) {
+    const cpus = p.execCPUAffinity?.[when];
+    if (cpus === undefined || cpus.trim() === '') continue;
+    try {
+      parseCpuList(cpus);
+    } catch (err) {
+      fail(pointer('process', 'execCPUAffinity', when), (err as Error).message);
+    }
+  }
 
   const seen = new Map<string, number>();
   p.rlimits?.forEach((r, i) => {

@@ -146,6 +146,46 @@ describe('exec', function () {
     assert.match(bad.stderr, /process\.json: \/cwd: must be an absolute path/);
   });
 
+  describe('process.execCPUAffinity', () => {
+    const cpusAllowed = (text: string): string => /Cpus_allowed_list:\s*(\S+)/.exec(text)?.[1] ?? '';
+    const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+
+    it('runs the exec\'d process on the final CPUs, after the initial ones before the cgroup move (--debug log)', function () {
+      if (!/^0-[1-9]/.test(online)) this.skip(); // needs two CPUs: skipped, named by this line
+      const c = sleeper();
+      const file = join(c.bundle.dir, 'process.json');
+      const log = join(c.bundle.dir, 'exec.log');
+      const proc = { args: ['cat', '/proc/self/status'], cwd: '/', user: { uid: 0, gid: 0 }, execCPUAffinity: { initial: '1', final: '0' } };
+      writeFileSync(file, JSON.stringify(proc));
+      assert.equal(cpusAllowed(s.ok(['--debug', '--log', log, 'exec', '--process', file, c.id]).stdout), '0');
+      assert.match(readFileSync(log, 'utf8'), /CPU affinity 1 before joining the container's cgroup/);
+    });
+
+    it('without final, returns the exec\'d process to the container\'s CPUs (the init\'s)', function () {
+      if (!/^0-[1-9]/.test(online)) this.skip(); // needs two CPUs: skipped, named by this line
+      const c = sleeper((spec) => (spec.process!.execCPUAffinity = { initial: '1' }));
+      const init = cpusAllowed(readFileSync(`/proc/${c.pid}/status`, 'utf8'));
+      assert.equal(cpusAllowed(s.ok(['exec', c.id, 'cat', '/proc/self/status']).stdout), init);
+    });
+
+    it('refuses a malformed list at create and a CPU the host lacks at exec, in one line, leaving nothing', () => {
+      const bad = s.bundle(['true'], (spec) => (spec.process!.execCPUAffinity = { final: '0,3-1' }));
+      const r = s.exec(['create', '--bundle', bad.dir, s.id('aff')]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^tsrun: config\.json: \/process\/execCPUAffinity\/final: "0,3-1": range "3-1" ends before it starts$/m);
+      assert.equal(nonEmptyLines(r.stderr).length, 1);
+      const c = sleeper();
+      const file = join(c.bundle.dir, 'process.json');
+      writeFileSync(file, JSON.stringify({ args: ['true'], cwd: '/', user: { uid: 0, gid: 0 }, execCPUAffinity: { initial: '4000' } }));
+      const before = cgroupPids(c.id).length;
+      const e = s.exec(['exec', '--process', file, c.id]);
+      assert.equal(e.status, 1);
+      assert.match(e.stderr, /sched_setaffinity\(process\.execCPUAffinity\.initial "4000" for pid \d+\): EINVAL/);
+      assert.equal(nonEmptyLines(e.stderr).length, 1);
+      assert.equal(cgroupPids(c.id).length, before);
+    });
+  });
+
   it('gives the process only stdio, and --preserve-fds N descriptors from 3', () => {
     const c = sleeper();
     const three = join(c.bundle.dir, 'three');

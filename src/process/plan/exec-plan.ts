@@ -6,7 +6,8 @@ import { statSync } from 'node:fs';
 import type { Process, Spec } from '../../spec/types';
 import { PROC_NS_NAME, type NamespaceKind } from '../../linux/namespaces';
 import { UserError } from '../../errors';
-import { planProcess, type ProcessPlan } from './process-plan';
+import { planProcess, processFieldError, type ProcessPlan } from './process-plan';
+import { parseCpuList } from '../../spec/cpu-list';
 import type { SeccompOwner } from './seccomp';
 import type { CgroupState } from '../../cgroups/types';
 
@@ -44,6 +45,8 @@ export interface ExecPlan {
   terminal?: ExecTerminal;
   /** The container's cgroup, which the process is placed in. */
   cgroup?: CgroupState;
+  /** process.execCPUAffinity as CPU numbers; `final` absent: the cgroup's cpuset, once placed. */
+  cpuAffinity?: { initial?: number[]; final?: number[] };
 }
 
 export interface ExecTarget {
@@ -71,7 +74,27 @@ export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, opti
     rootPath: `/proc/${target.initPid}/root`,
     containerStatus: target.status === 'created' ? 'created' : 'running',
     ...(target.cgroup && { cgroup: target.cgroup }),
+    ...(proc.execCPUAffinity && { cpuAffinity: planCpuAffinity(proc.execCPUAffinity) }),
   };
+}
+
+/**
+ * execCPUAffinity: `initial` for the runtime's child before it joins the
+ * container's cgroup, `final` after. Empty strings mean "not set".
+ */
+function planCpuAffinity(affinity: NonNullable<Process['execCPUAffinity']>): { initial?: number[]; final?: number[] } {
+  const parse = (when: 'initial' | 'final'): number[] | undefined => {
+    const text = affinity[when];
+    if (text === undefined || text.trim() === '') return undefined;
+    try {
+      return parseCpuList(text);
+    } catch (err) {
+      throw processFieldError('exec', `execCPUAffinity.${when}`, (err as Error).message);
+    }
+  };
+  const initial = parse('initial');
+  const final = parse('final');
+  return { ...(initial && { initial }), ...(final && { final }) };
 }
 
 /** The container as the exec'd process' seccomp agent is told about it (the init's pid, as runc). */

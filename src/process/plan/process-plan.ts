@@ -57,6 +57,6 @@ export function planProcess(spec: Spec, options: ProcessPlanOptions): ProcessPla
  * a config error at /process/<field> for the container's process, the
  * process.<field> of `tsrun exec` (its --cwd, its args, its --process file).
  */
-export function processFieldError(origin: ProcessOrigin, field: 'args' | 'cwd', detail: string): UserError {
-  return origin === 'config' ? configError(`/process/${field}`, detail) : new UserError(`process.${field}: ${detail}`);
+export function processFieldError(origin: ProcessOrigin, field: string, detail: string): UserError {
+  return origin === 'config' ? configError(`/process/${field.replaceAll('.', '/')}`, detail) : new UserError(`process.${field}: ${detail}`);
 }
