@@ -40,6 +40,9 @@ export function checkSemantics(spec: Spec, bundleDir: string): void {
   if (!SEMVER.test(spec.ociVersion)) {
     fail('/ociVersion', `must be a SemVer 2.0.0 version such as "1.3.0", got ${JSON.stringify(spec.ociVersion)}`);
   }
+  // A config for a virtual-machine runtime (kata): running it in namespaces
+  // instead would not be what its author asked for.
+  if ((spec as { vm?: unknown }).vm !== undefined) fail('/vm', 'tsrun runs containers in namespaces, not in virtual machines: use a VM-based runtime');
   checkRoot(spec, bundleDir);
   spec.mounts?.forEach((m, i) => checkMount(spec, m, pointer('mounts', i)));
   if (spec.process !== undefined) checkProcess(spec.process);

@@ -256,5 +256,12 @@ describe('security: process settings seen from inside the container', function (
       const bundle = fx.bundle(['true'], (spec) => (spec.process!.selinuxLabel = 'system_u:system_r:container_t:s0'));
       assertRefused(fx, bundle, fx.run(bundle), '/process/selinuxLabel');
     }));
+
+    it('refuses linux.mountLabel with one line, leaving nothing; an empty one is no label', isolated(function (fx) {
+      if (lsms.includes('selinux')) this.skip();
+      const bundle = fx.bundle(['true'], (spec) => (spec.linux!.mountLabel = 'system_u:object_r:container_file_t:s0'));
+      assertRefused(fx, bundle, fx.run(bundle), '/linux/mountLabel', 'container_file_t');
+      fx.runOk(fx.bundle(['true'], (spec) => (spec.linux!.mountLabel = '')));
+    }));
   });
 });

@@ -164,6 +164,11 @@ const semanticCases: SemanticCase[] = [
     edit: (c) => (c.ociVersion = '1.3'),
     message: 'config.json: /ociVersion: must be a SemVer 2.0.0 version such as "1.3.0", got "1.3"',
   },
+  {
+    name: 'a vm section',
+    edit: (c) => ((c as { vm?: unknown }).vm = { hypervisor: { path: '/usr/bin/qemu' } }),
+    message: 'config.json: /vm: tsrun runs containers in namespaces, not in virtual machines: use a VM-based runtime',
+  },
   { name: 'root missing', edit: (c) => delete c.root, message: "config.json: /: must have required property 'root'" },
   {
     name: 'duplicate namespace',

@@ -31,7 +31,7 @@ export interface ContainerPlan {
    * runc does) and the root switch is a chroot; delete unmounts them.
    */
   hasMountNamespace: boolean;
-  /** linux.mountLabel when the host runs SELinux; ignored otherwise, as runc does. */
+  /** linux.mountLabel: applied on an SELinux host, refused elsewhere (runc ignores it; the user would believe it applied). */
   mountLabel?: string;
   /**
    * The container's cgroup directories on the host, for a `cgroup` mount
@@ -87,8 +87,16 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
     newUserNamespace: fresh.includes('user'),
     inUserNamespace: kinds.has('user'),
     hasMountNamespace,
-    mountLabel: hostLsms().includes('selinux') ? spec.linux?.mountLabel : undefined,
+    mountLabel: mountLabelOf(spec),
   };
+}
+
+/** An empty label is "none" (podman writes one on hosts without SELinux). */
+function mountLabelOf(spec: Spec): string | undefined {
+  const label = spec.linux?.mountLabel;
+  if (!label) return undefined;
+  if (!hostLsms().includes('selinux')) throw configError('/linux/mountLabel', `SELinux is not enabled on this host (cannot apply mount label "${label}")`);
+  return label;
 }
 
 /** The container as its seccomp agent is told about it. */
