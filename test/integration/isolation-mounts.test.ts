@@ -44,6 +44,19 @@ describe('isolation: mounts and devices', function () {
     for (const e of entries.filter((e) => e[4] !== '/')) assert.ok(ids.has(e[1]), `a mount whose parent is not in the container: ${e.join(' ')}`);
   }));
 
+  it('gives the root mount the linux.rootfsPropagation asked (shared, private), seen in mountinfo inside', isolated((fx) => {
+    /** The optional fields (shared:N, master:N) of the line for / in the container's mountinfo. */
+    const rootTags = (propagation: 'shared' | 'private'): string[] => {
+      const r = fx.runOk(fx.bundle(['cat', '/proc/self/mountinfo'], (spec) => (spec.linux!.rootfsPropagation = propagation)));
+      const line = lines(r.stdout).find((l) => l.split(' ')[4] === '/');
+      assert.ok(line, r.stdout);
+      const fields = line.split(' ');
+      return fields.slice(6, fields.indexOf('-'));
+    };
+    assert.ok(rootTags('shared').some((t) => t.startsWith('shared:')), 'shared root has no shared: tag');
+    assert.deepEqual(rootTags('private'), [], 'a private root carries no propagation tag');
+  }));
+
   it('refuses writes to a read-only root filesystem', isolated((fx) => {
     const script = 'touch /x 2>&1; echo "rc $?"; touch /tmp/y 2>&1; echo "rc $?"; cat /proc/self/mountinfo';
     const r = fx.runOk(fx.bundle(['sh', '-c', script], (spec) => (spec.root!.readonly = true)));

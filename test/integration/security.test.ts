@@ -232,6 +232,24 @@ describe('security: process settings seen from inside the container', function (
       assert.equal(statFields(stat)[41 - 3], '0');
     }));
 
+    it('applies SCHED_DEADLINE with runtime, deadline and period; SCHED_FLAG_RESET_ON_FORK lets it fork a SCHED_OTHER child', isolated((fx) => {
+      const sched = (text: string, key: string): string | undefined => new RegExp(`^${key.replace('.', '\\.')}\\s*:\\s*(\\d+)`, 'm').exec(text)?.[1];
+      const deadline = { policy: 'SCHED_DEADLINE', runtime: 10_000_000, deadline: 30_000_000, period: 30_000_000 } as const;
+      const own = fx.runOk(fx.bundle(['cat', '/proc/self/sched'], (spec) => (spec.process!.scheduler = { ...deadline })));
+      assert.equal(sched(own.stdout, 'policy'), '6');
+      // dl.runtime is what is left of this period's budget: at most the configured runtime.
+      const left = Number(sched(own.stdout, 'dl.runtime'));
+      assert.ok(left > 0 && left <= 10_000_000, `dl.runtime ${left}`);
+      // deadline and period reach the kernel: one past the other is its EINVAL, in one line.
+      const bad = fx.run(fx.bundle(['true'], (spec) => (spec.process!.scheduler = { ...deadline, period: 20_000_000 })));
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /sched_setattr\(policy 6\): EINVAL/);
+      // A deadline task may not fork (EAGAIN) unless reset-on-fork, which gives the child SCHED_OTHER.
+      const script = 'grep -E "^policy" /proc/self/sched; grep -E "^policy" /proc/$$/sched';
+      const forked = fx.runOk(fx.bundle(['sh', '-c', script], (spec) => (spec.process!.scheduler = { ...deadline, flags: ['SCHED_FLAG_RESET_ON_FORK'] })));
+      assert.deepEqual(lines(forked.stdout).map((l) => l.split(':')[1].trim()), ['0', '6']);
+    }));
+
     it('runs with personality LINUX32: uname -m is the 32-bit machine', isolated(function (fx) {
       const expected: Record<string, string> = { x64: 'i686', arm64: 'armv8l' };
       if (!expected[process.arch]) this.skip();
