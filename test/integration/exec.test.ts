@@ -150,7 +150,7 @@ describe('exec', function () {
     const cpusAllowed = (text: string): string => /Cpus_allowed_list:\s*(\S+)/.exec(text)?.[1] ?? '';
     const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
 
-    it('runs the exec\'d process on the final CPUs, after the initial ones before the cgroup move (--debug log)', function () {
+    it("runs the exec'd process on the final CPUs, after the initial ones before the cgroup move (--debug log)", function () {
       if (!/^0-[1-9]/.test(online)) this.skip(); // needs two CPUs: skipped, named by this line
       const c = sleeper();
       const file = join(c.bundle.dir, 'process.json');
@@ -161,7 +161,7 @@ describe('exec', function () {
       assert.match(readFileSync(log, 'utf8'), /CPU affinity 1 before joining the container's cgroup/);
     });
 
-    it('without final, returns the exec\'d process to the container\'s CPUs (the init\'s)', function () {
+    it("without final, returns the exec'd process to the container's CPUs (the init's)", function () {
       if (!/^0-[1-9]/.test(online)) this.skip(); // needs two CPUs: skipped, named by this line
       const c = sleeper((spec) => (spec.process!.execCPUAffinity = { initial: '1' }));
       const init = cpusAllowed(readFileSync(`/proc/${c.pid}/status`, 'utf8'));
