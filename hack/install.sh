@@ -15,8 +15,9 @@ fi
 # and the conformance comparison, podman/conmon and containerd for the tests
 # that drive tsrun as their runtime, systemd for the --systemd-cgroup tests
 # (booted inside a container, not as the machine's init), node and npm when
-# the machine lacks them, uidmap (newuidmap/newgidmap) for rootless containers.
-packages=(busybox-static runc file iproute2 util-linux podman conmon systemd uidmap)
+# the machine lacks them, uidmap (newuidmap/newgidmap) for rootless containers,
+# cpio for the unit test that checks the VM rig's initramfs writer.
+packages=(busybox-static runc file iproute2 util-linux podman conmon systemd uidmap cpio)
 command -v node >/dev/null || packages+=(nodejs npm)
 # Docker's containerd.io conflicts with Debian's containerd: keep the one there is.
 command -v containerd >/dev/null || packages+=(containerd)
