@@ -10,6 +10,7 @@ import type { Spec } from '../spec/types';
 import { makePlan, hostIdsOfContainerRoot, containerSeccompOwner } from '../process/plan/container-plan';
 import { createExecFifo } from '../process/create/start-fifo';
 import { spawnContainerInit } from '../process/create/spawn';
+import { checkHostNetDevices } from '../process/create/net-devices';
 import { withSeccompListener } from '../process/setup/seccomp-listener';
 import { hookState } from '../hooks/hook-points';
 import { runHooks } from '../hooks/run-hook';
@@ -51,6 +52,7 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   const spec = loadConfig(bundle);
   if (!spec.process) throw configError('/process', 'must be present to create a container');
   checkRootlessSpec(spec);
+  checkHostNetDevices(spec, rootlessCgroups(opts.rootless ?? 'auto'));
   if (opts.consoleFd === undefined) checkConsoleSocket(spec.process.terminal === true, opts.consoleSocket, true);
   const store = new StateStore(opts.root);
   return withContainerLock(opts.root, id, async () => {

@@ -116,15 +116,31 @@ function checkNetDevices(linux: Linux): void {
   if (devs === undefined || Object.keys(devs).length === 0) return;
   // Moving an interface into the runtime's own network namespace is meaningless.
   if (!hasNamespace(linux, 'network')) fail('/linux/netDevices', 'needs a "network" entry in /linux/namespaces');
+  // A joined namespace is set up by its owner: "when a path is specified, a
+  // runtime MUST assume that the setup for that particular namespace has
+  // already been done and error out if the config specifies anything else
+  // related to that namespace" (config-linux.md "Namespaces").
+  if (!createsNamespace(linux, 'network')) fail('/linux/netDevices', 'needs a new network namespace (the "network" entry of /linux/namespaces has a path)');
+  // A new namespace holds only "lo" before the moves; a name given twice
+  // would clash with the first move. A "%d" template is numbered by the kernel.
+  const taken = new Map<string, string>([['lo', 'the loopback interface']]);
   for (const [host, dev] of Object.entries(devs)) {
     const ptr = pointer('linux', 'netDevices', host);
     checkIfName(host, ptr);
+    if (host.includes('%')) fail(ptr, `${JSON.stringify(host)} is not a valid network interface name`);
+    if (host === 'lo') fail(ptr, 'the loopback interface cannot be moved to another network namespace');
     if (dev.name !== undefined) checkIfName(dev.name, `${ptr}/name`);
+    const inside = dev.name ?? host;
+    const namePtr = dev.name === undefined ? ptr : `${ptr}/name`;
+    if (taken.has(inside)) fail(namePtr, `"${inside}" would clash with ${taken.get(inside)} in the container's network namespace`);
+    if (!inside.includes('%d')) taken.set(inside, `the interface moved from ${JSON.stringify(host)}`);
   }
 }
 
 function checkIfName(name: string, ptr: string): void {
-  if (name === '' || name === '.' || name === '..' || name.length > MAX_IFNAME || /[/\s:]/.test(name)) {
+  // The kernel takes one "%d" as a numbering template (dev_alloc_name), no other "%".
+  const percents = name.match(/%/g)?.length ?? 0;
+  if (name === '' || name === '.' || name === '..' || name.length > MAX_IFNAME || /[/\s:]/.test(name) || percents > (name.includes('%d') ? 1 : 0)) {
     fail(ptr, `${JSON.stringify(name)} is not a valid network interface name`);
   }
 }

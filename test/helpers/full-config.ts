@@ -76,9 +76,10 @@ export function fullConfig(): Spec {
     linux: {
       namespaces: [
         { type: 'pid' },
-        { type: 'network', path: '/var/run/netns/full' },
+        // New, not joined: linux.netDevices below needs a network namespace of its own.
+        { type: 'network' },
         { type: 'mount' },
-        { type: 'ipc' },
+        { type: 'ipc', path: '/var/run/ipcns/full' },
         { type: 'uts' },
         { type: 'user' },
         { type: 'cgroup' },

@@ -22,7 +22,7 @@ const PROCESS_STEP_NAMES = [
 
 describe('process pipeline steps', () => {
   it('create: stage 1, then the init: the container first, then the shared process steps', () => {
-    assert.deepEqual(names(STAGE1_STEPS), ['cgroup placement', 'note cgroup directories', 'hold exec fifo', 'join namespaces', 'user namespace', 'new namespaces', 'time offsets']);
+    assert.deepEqual(names(STAGE1_STEPS), ['cgroup placement', 'note cgroup directories', 'hold exec fifo', 'join namespaces', 'user namespace', 'new namespaces', 'network devices', 'time offsets']);
     assert.deepEqual(names(INIT_STEPS), [
       'not dumpable',
       'new session',

@@ -327,6 +327,36 @@ const semanticCases: SemanticCase[] = [
     message: 'config.json: /linux/netDevices: needs a "network" entry in /linux/namespaces',
   },
   {
+    name: 'netDevices with a joined network namespace',
+    edit: (c) => (c.linux!.namespaces![1]!.path = '/var/run/netns/full'),
+    message: 'config.json: /linux/netDevices: needs a new network namespace (the "network" entry of /linux/namespaces has a path)',
+  },
+  {
+    name: 'netDevices moving the loopback interface',
+    edit: (c) => (c.linux!.netDevices!['lo'] = {}),
+    message: 'config.json: /linux/netDevices/lo: the loopback interface cannot be moved to another network namespace',
+  },
+  {
+    name: 'netDevices renamed to lo',
+    edit: (c) => (c.linux!.netDevices!['eth1']!.name = 'lo'),
+    message: 'config.json: /linux/netDevices/eth1/name: "lo" would clash with the loopback interface in the container\'s network namespace',
+  },
+  {
+    name: 'netDevices: two interfaces given one name',
+    edit: (c) => (c.linux!.netDevices!['dummy0']!.name = 'ctr1'),
+    message: 'config.json: /linux/netDevices/dummy0/name: "ctr1" would clash with the interface moved from "eth1" in the container\'s network namespace',
+  },
+  {
+    name: 'netDevices: a host name is not a template',
+    edit: (c) => (c.linux!.netDevices!['eth%d'] = {}),
+    message: 'config.json: /linux/netDevices/eth%d: "eth%d" is not a valid network interface name',
+  },
+  {
+    name: 'netDevices: a template with two numbers',
+    edit: (c) => (c.linux!.netDevices!['eth1']!.name = 'c%d%d'),
+    message: 'config.json: /linux/netDevices/eth1/name: "c%d%d" is not a valid network interface name',
+  },
+  {
     name: 'netDevices name too long for IFNAMSIZ',
     edit: (c) => (c.linux!.netDevices!['eth1']!.name = 'a-very-long-interface'),
     message: 'config.json: /linux/netDevices/eth1/name: "a-very-long-interface" is not a valid network interface name',

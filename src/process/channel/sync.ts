@@ -8,13 +8,17 @@
 //   0   | parent  | stage 1 | proceed              | stage 1 is in the container's cgroup: go on
 //   1   | stage 1 | parent  | userns-created       | new user namespace exists; write the id maps
 //   2   | parent  | stage 1 | mappings-written     | uid_map/gid_map (and setgroups) are written
+//   2a  | stage 1 | parent  | netns-created        | new network namespace exists; move linux.netDevices into it
+//   2b  | parent  | stage 1 | net-devices-moved {devices} | moved and renamed; stage 1 re-adds addresses, sets them up
 //   3   | stage 1 | parent  | init-forked {pid}    | init exists (pid in the parent's pid namespace)
 //   3a  | init    | parent  | run-hooks            | mounts made, root not yet switched: run prestart/createRuntime
 //   3b  | parent  | init    | hooks-done           | they succeeded: run createContainer, switch root
 //   4   | init    | parent  | ready                | set up; about to block on the exec fifo
 //   *   | any     | parent  | error {report}       | set-up failed (reports.ts: step, call, errno, path); the sender exits non-zero
 //
-// Step 1-2 happen only when the config asks for a new user namespace, 3a-3b
+// Step 1-2 happen only when the config asks for a new user namespace, 2a-2b
+// only when it has linux.netDevices (2b may exceed PIPE_BUF: only the parent
+// writes to stage 1's pipe, and the reader reassembles lines), 3a-3b
 // only when it has prestart, create* or startContainer hooks. Steps
 // 3 and 4 come from two processes and may arrive in either order. The
 // parent reads until it has both, or an `error`; end-of-file before either means a
@@ -30,16 +34,35 @@ import { makePipe, readFd, writeFd, closeFd } from '../../linux/fd';
 import { exitNow } from '../../linux/proc';
 import type { ChildError } from '../../errors';
 import { errorOf, reportOf, type ErrorReport } from './reports';
+import type { NetAddress } from '../../linux/netlink-message';
 
 export type ChildMessage =
   | { type: 'userns-created' }
+  | { type: 'netns-created' }
   | { type: 'init-forked'; pid: number }
   | { type: 'exec-forked'; pid: number }
   | { type: 'run-hooks' }
   | { type: 'ready' }
   | { type: 'error'; report: ErrorReport };
 
-export type ParentMessage = { type: 'proceed' } | { type: 'mappings-written' } | { type: 'hooks-done' };
+/** One of linux.netDevices as the runtime tells stage 1 after moving it (create/net-devices.ts). */
+export interface MovedNetDevice {
+  /** Its name on the host (the config's key). */
+  hostName: string;
+  /** Its name in the container: the config's `name`, maybe a `%d` template, or the host name. */
+  name: string;
+  /** Its index and hardware address before the move, to find it when the kernel chose its name. */
+  index: number;
+  hwAddress: string;
+  /** The permanent, global addresses it had. */
+  addresses: NetAddress[];
+}
+
+export type ParentMessage =
+  | { type: 'proceed' }
+  | { type: 'mappings-written' }
+  | { type: 'net-devices-moved'; devices: MovedNetDevice[] }
+  | { type: 'hooks-done' };
 
 export interface SyncChannel {
   /** Children write here, the parent reads. */

@@ -8,6 +8,7 @@ import { UserError } from '../../errors';
 import type { ContainerPlan } from '../plan/container-plan';
 import { writeIdMappings } from './id-mappings';
 import { runStage1 } from './stage1';
+import { moveNetDevices } from './net-devices';
 import { readChildMessages, sendMessage, type ProgressMessage, type SyncChannel } from '../channel/sync';
 import { describeStage1Exit, launchStage1 } from '../channel/launch';
 
@@ -61,6 +62,8 @@ function answer(message: ProgressMessage, progress: Progress, plan: ContainerPla
   if (message.type === 'userns-created') {
     writeIdMappings(progress.stage1, plan.spec);
     sendMessage(channel.toChild.write, { type: 'mappings-written' });
+  } else if (message.type === 'netns-created') {
+    sendMessage(channel.toChild.write, { type: 'net-devices-moved', devices: moveNetDevices(plan, progress.stage1) });
   } else if (message.type === 'init-forked') {
     progress.initPid = message.pid;
   } else if (message.type === 'ready') {

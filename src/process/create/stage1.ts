@@ -14,6 +14,7 @@ import { expectMessage, MessageReader, runForkedChild, sendMessage, type ParentM
 import { formatTimeOffsets } from './id-mappings';
 import { runInit } from './init';
 import { cgroupDirsOfThisProcess } from '../rootfs/mounts';
+import { configureMovedDevices, wantedNetDevices } from './net-devices';
 
 interface Stage1State {
   channel: SyncChannel;
@@ -34,6 +35,8 @@ export const STAGE1_STEPS: ReadonlyArray<Step<ContainerPlan, Stage1State>> = [
   ['join namespaces', (plan) => joinNamespaces(plan.join, openNamespaces(plan.join))],
   ['user namespace', (plan, st) => plan.newUserNamespace && makeUserNamespace(st)],
   ['new namespaces', (plan) => unshareNamespaces(plan.create)],
+  // Before the init exists, so that hooks and the process find them there.
+  ['network devices', (plan, st) => wantedNetDevices(plan.spec).length > 0 && receiveNetDevices(st)],
   ['time offsets', (plan) => plan.create.includes('time') && writeTimeOffsets(formatTimeOffsets(plan.spec), plan.inUserNamespace)],
 ];
 
@@ -58,6 +61,14 @@ function makeUserNamespace(st: Stage1State): void {
   sendMessage(st.channel.toParent.write, { type: 'userns-created' });
   expectMessage(st.fromParent, 'mappings-written', 'the runtime did not write the id mappings');
   becomeRootInNamespace();
+}
+
+/** The runtime moves linux.netDevices into the new network namespace; this process, inside it, finishes them. */
+function receiveNetDevices(st: Stage1State): void {
+  sendMessage(st.channel.toParent.write, { type: 'netns-created' });
+  const answer = st.fromParent.next();
+  if (answer?.type !== 'net-devices-moved') throw new Error('the runtime did not move the network devices');
+  configureMovedDevices(answer.devices);
 }
 
 /**
