@@ -40,6 +40,7 @@ export function runtimeFeatures(): object {
       selinux: { enabled: lsms.includes('selinux') },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: true },
     },
     annotations: {
       // Which cgroup version this host's containers get.
