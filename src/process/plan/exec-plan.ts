@@ -9,6 +9,7 @@ import { UserError } from '../../errors';
 import { planProcess, type ProcessPlan } from './process-plan';
 import type { SeccompOwner } from './seccomp';
 import type { CgroupState } from '../../cgroups/types';
+import type { IntelRdtState } from '../../resctrl/group';
 
 /** What the exec'd process needs to set its terminal up: the socket the pty master goes to. */
 export interface ExecTerminal {
@@ -44,6 +45,8 @@ export interface ExecPlan {
   terminal?: ExecTerminal;
   /** The container's cgroup, which the process is placed in. */
   cgroup?: CgroupState;
+  /** The container's resctrl group, which the process joins as the init did. */
+  intelRdt?: IntelRdtState;
 }
 
 export interface ExecTarget {
@@ -53,6 +56,7 @@ export interface ExecTarget {
   initStartTime: number;
   status: 'created' | 'running' | 'paused';
   cgroup?: CgroupState;
+  intelRdt?: IntelRdtState;
 }
 
 export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, options: { preserveFds: number; warn: (msg: string) => void }): ExecPlan {
@@ -71,6 +75,7 @@ export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, opti
     rootPath: `/proc/${target.initPid}/root`,
     containerStatus: target.status === 'created' ? 'created' : 'running',
     ...(target.cgroup && { cgroup: target.cgroup }),
+    ...(target.intelRdt && { intelRdt: target.intelRdt }),
   };
 }
 
