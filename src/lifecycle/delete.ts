@@ -10,7 +10,7 @@ import { unmountContainerRootfs } from './host-mounts';
 import { openContainerCgroup } from '../cgroups/manager';
 import type { CgroupState } from '../cgroups/types';
 import { signalCgroup } from './kill';
-import { recordedTree, removeIntelRdt } from '../resctrl/group';
+import { removeRecordedIntelRdt } from '../resctrl/group';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const store = new StateStore(root);
@@ -26,7 +26,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
     }
     if (container.record.cgroup) emptyAndRemoveCgroup(container.record.cgroup);
     const rdt = container.record.intelRdt;
-    if (rdt) removeIntelRdt(rdt, recordedTree(rdt));
+    if (rdt) removeRecordedIntelRdt(rdt);
     if (container.record.mountsOnHost) await unmountContainerRootfs(container.record.rootfs);
     store.remove(id);
     await runLateHooks('poststop', container.record, 'stopped');

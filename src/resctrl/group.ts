@@ -156,6 +156,16 @@ export function removeIntelRdt(state: IntelRdtState, tree: ResctrlTree): void {
   if (state.removeGroup && tree.exists(state.group)) tree.rmdir(state.group);
 }
 
+/**
+ * delete's side: the recorded group removed by the rules above. Where
+ * resctrl is no longer mounted there is nothing to remove (unmounting it
+ * drops every group), and delete must still be able to finish.
+ */
+export function removeRecordedIntelRdt(state: IntelRdtState): void {
+  if (hostResctrlMount() !== state.root) return;
+  removeIntelRdt(state, kernelTree(state.root));
+}
+
 /** The tree a recorded group lives in, still mounted where it was. */
 export function recordedTree(state: IntelRdtState): ResctrlTree {
   const tree = hostResctrl(PTR);

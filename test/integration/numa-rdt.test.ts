@@ -166,8 +166,11 @@ describe('linux.intelRdt', function () {
     const tasks = (): number[] => readFileSync(join(root, id, 'tasks'), 'utf8').split('\n').filter(Boolean).map(Number);
     assert.ok(tasks().includes(pid), `init ${pid} not in ${root}/${id}/tasks`);
     s.ok(['start', id]);
-    const out = s.ok(['exec', id, 'sh', '-c', 'echo $$; cat /proc/self/cpuset >/dev/null']);
-    assert.ok(Number(out.stdout.trim()) > 0);
+    const pidFile = join(b.dir, 'exec.pid');
+    s.ok(['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '60']);
+    const execPid = Number(readFileSync(pidFile, 'utf8'));
+    s.track(execPid);
+    assert.ok(tasks().includes(execPid), `exec'd ${execPid} not in ${root}/${id}/tasks`);
     s.ok(['delete', '--force', id]);
     assert.equal(existsSync(join(root, id)), false);
   });
