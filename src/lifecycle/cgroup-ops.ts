@@ -1,6 +1,9 @@
 // The commands that act on a container through its cgroup: pause, resume,
 // update, ps and events.
-import { configError, UserError } from '../errors';
+import { ConfigError, configError, UserError } from '../errors';
+import { checkResources, recordedTree, writeSchemata, type IntelRdtState } from '../resctrl/group';
+import type { ResctrlTree } from '../resctrl/tree';
+import type { SchemataLine } from '../resctrl/schemata';
 import type { LinuxResources } from '../spec/types';
 import type { CgroupManager, CgroupStats, ContainerCgroup } from '../cgroups/types';
 import { openContainerCgroup } from '../cgroups/manager';
@@ -40,15 +43,43 @@ export async function resumeContainer(root: string, id: string): Promise<void> {
  * values. Device rules are only rewritten when the update gives some: without
  * that, rewriting them would drop the config's own rules for the defaults.
  */
-export async function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
+export async function updateContainer(root: string, id: string, resources: LinuxResources, schemata?: SchemataUpdate): Promise<void> {
   const store = new StateStore(root);
   await withContainerLock(root, id, () => {
     const container = Container.load(store, id);
     if (container.status() === 'stopped') throw new UserError('container not running');
-    const cgroup = cgroupOf(container);
-    checkMemoryBeforeUpdate(cgroup.files(), resources);
-    cgroup.update(resources);
+    // Checked before either is changed: a refused schemata line leaves the cgroup as it was.
+    const rdt = schemata && planSchemataUpdate(container, schemata);
+    if (Object.keys(resources).length > 0) {
+      const cgroup = cgroupOf(container);
+      checkMemoryBeforeUpdate(cgroup.files(), resources);
+      cgroup.update(resources);
+    }
+    if (rdt) writeSchemata(rdt.state, rdt.lines, rdt.tree);
   });
+}
+
+/** `update --l3-cache-schema S --mem-bw-schema S` (runc's flags). */
+export interface SchemataUpdate {
+  l3CacheSchema?: string;
+  memBwSchema?: string;
+}
+
+function planSchemataUpdate(container: Container, update: SchemataUpdate): { state: IntelRdtState; tree: ResctrlTree; lines: SchemataLine[] } {
+  const state = container.record.intelRdt;
+  if (!state) throw new UserError(`container ${container.id} has no resctrl group (its config.json has no linux.intelRdt): --l3-cache-schema and --mem-bw-schema need one`);
+  const tree = recordedTree(state);
+  // Named by flag, as the user wrote them here, not in config.json.
+  const lines = [
+    ...(update.l3CacheSchema ? [{ line: update.l3CacheSchema.trim(), pointer: '--l3-cache-schema' }] : []),
+    ...(update.memBwSchema ? [{ line: update.memBwSchema.trim(), pointer: '--mem-bw-schema' }] : []),
+  ];
+  try {
+    checkResources(lines, tree);
+  } catch (err) {
+    throw err instanceof ConfigError ? new UserError(`${err.pointer}: ${err.detail}`) : err;
+  }
+  return { state, tree, lines };
 }
 
 /** memory.checkBeforeUpdate: refuse a limit below what the container already uses. */

@@ -28,6 +28,8 @@ import { unmountContainerRootfs } from './host-mounts';
 import { checkConsoleSocket, connectConsoleSocket } from '../process/setup/terminal';
 import { closeFd } from '../linux/fd';
 import type { ContainerPlan } from '../process/plan/container-plan';
+import { hostResctrl, joinIntelRdt, makeIntelRdtGroup, planIntelRdt, type IntelRdtPlan } from '../resctrl/group';
+import type { ResctrlTree } from '../resctrl/tree';
 
 export interface CreateOptions {
   root: string;
@@ -73,13 +75,15 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
 }
 
 function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, store: StateStore, undo: Array<() => void | Promise<void>>): ContainerRecord {
-  const dir = store.claim(id);
-  undo.push(() => store.remove(id));
-  const fifoPath = join(dir, EXEC_FIFO_NAME);
-  const rootOwner = hostIdsOfContainerRoot(spec);
-  createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
+  // Everything that can refuse the config is decided before anything is made.
+  const fifoPath = join(store.dir(id), EXEC_FIFO_NAME);
   const rootfs = realpathSync(resolveRootfs(spec, bundle));
   const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
+  const rdt = planContainerIntelRdt(spec, id);
+  store.claim(id);
+  undo.push(() => store.remove(id));
+  const rootOwner = hostIdsOfContainerRoot(spec);
+  createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
   const cgroup = planContainerCgroup(spec, id, { systemdDriver: opts.systemdCgroup, rootless: rootlessCgroups(opts.rootless ?? 'auto') });
   const resources = spec.linux?.resources ?? {};
   const record: ContainerRecord = {
@@ -95,6 +99,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
     privatePidNamespace: plan.create.includes('pid'),
     mountsOnHost: !plan.hasMountNamespace,
     cgroup: cgroup.state,
+    ...(rdt && { intelRdt: rdt.plan.state }),
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
   };
   store.write(record);
@@ -103,12 +108,16 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   // Rootless without the right to make any cgroup: the container has none,
   // and stays in the caller's (which its cgroup mount then shows).
   if (!hasCgroupDirs(cgroup.state)) record.cgroup = undefined;
+  if (rdt) makeIntelRdtGroup(rdt.plan, rdt.tree, undo);
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);
   const pid = withSeccompListener(containerSeccompOwner(plan), () =>
     spawnContainerInit(plan, {
-      placeStage1: (stage1) => cgroup.placeInit(stage1, resources, id),
+      placeStage1: (stage1) => {
+        cgroup.placeInit(stage1, resources, id);
+        if (rdt) joinIntelRdt(rdt.plan.state, stage1, rdt.tree);
+      },
       runRuntimeHooks: (initPid) => {
         const state = hookState(plan, 'creating', initPid);
         runHooks('prestart', spec.hooks?.prestart, state);
@@ -129,6 +138,14 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   store.write(record);
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
   return record;
+}
+
+/** linux.intelRdt planned on the host's resctrl tree (refused where there is none). */
+function planContainerIntelRdt(spec: Spec, id: string): { plan: IntelRdtPlan; tree: ResctrlTree } | undefined {
+  const rdt = spec.linux?.intelRdt;
+  if (rdt === undefined) return undefined;
+  const tree = hostResctrl('/linux/intelRdt');
+  return { plan: planIntelRdt(rdt, id, tree), tree };
 }
 
 /**

@@ -10,6 +10,7 @@ import { unmountContainerRootfs } from './host-mounts';
 import { openContainerCgroup } from '../cgroups/manager';
 import type { CgroupState } from '../cgroups/types';
 import { signalCgroup } from './kill';
+import { removeRecordedIntelRdt } from '../resctrl/group';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const store = new StateStore(root);
@@ -24,6 +25,8 @@ export async function deleteContainer(root: string, id: string, force: boolean):
       if (status !== 'creating') killAndWait(container);
     }
     if (container.record.cgroup) emptyAndRemoveCgroup(container.record.cgroup);
+    const rdt = container.record.intelRdt;
+    if (rdt) removeRecordedIntelRdt(rdt);
     if (container.record.mountsOnHost) await unmountContainerRootfs(container.record.rootfs);
     store.remove(id);
     await runLateHooks('poststop', container.record, 'stopped');

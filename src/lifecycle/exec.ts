@@ -16,13 +16,14 @@ import { getWindowSize } from '../linux/pty';
 import { openContainerCgroup } from '../cgroups/manager';
 import { cpusetCpusOf } from '../cgroups/cpuset';
 import { setCpuAffinity } from '../linux/sched';
-import { parseCpuList } from '../spec/cpu-list';
+import { parseCpuList } from '../linux/kernel-list';
 import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec/process-args';
 import { execSeccompOwner, makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
 import { spawnExecProcess } from '../process/exec/spawn';
 import { prepareExecTerminal, releaseExecTerminal } from '../process/exec/terminal';
 import { withSeccompListener } from '../process/setup/seccomp-listener';
 import { logDebug, logWarning } from '../log/logger';
+import { joinIntelRdt, recordedTree } from '../resctrl/group';
 import { Container } from './container';
 import { StateStore, writeFileAtomic } from './store';
 import { SignalForwarder } from './signal-forwarder';
@@ -90,13 +91,14 @@ function planExec(opts: ExecOptions): ExecPlan {
   const record = container.record;
   const spec = loadConfig(record.bundle);
   const proc = execProcess(opts, spec.process, () => processFromFile(resolve(opts.processFile as string), spec, record.bundle));
-  const target = { id: record.id, bundle: record.bundle, initPid: record.pid, initStartTime: record.initStartTime, status, cgroup: record.cgroup };
+  const target = { id: record.id, bundle: record.bundle, initPid: record.pid, initStartTime: record.initStartTime, status, cgroup: record.cgroup, intelRdt: record.intelRdt };
   return makeExecPlan(spec, proc, target, { preserveFds: opts.preserveFds, warn: logWarning });
 }
 
 /** Forks the process into the container; returns its pid once it has exec'd. */
 function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?: number): number {
   const cgroup = plan.cgroup && openContainerCgroup(plan.cgroup);
+  const rdt = plan.intelRdt && { state: plan.intelRdt, tree: recordedTree(plan.intelRdt) };
   plan.terminal = prepareExecTerminal(plan.process.config, opts.consoleSocket, opts.detach, relayFd);
   try {
     const placeStage1 = (pid: number): void => {
@@ -107,6 +109,7 @@ function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?
         logDebug(`exec: CPU affinity ${affinity.initial.join(',')} before joining the container's cgroup`);
       }
       cgroup?.placeExec(pid, plan.initPid);
+      if (rdt) joinIntelRdt(rdt.state, pid, rdt.tree);
       if (affinity) applyFinalCpuAffinity(pid, affinity.final);
     };
     return withSeccompListener(execSeccompOwner(plan), () => spawnExecProcess(plan, { placeStage1, reap }));

@@ -1,6 +1,7 @@
 // Where containers' state lives: <root>/<id>/state.json, replaced atomically,
 // with one lock per id (proper-lockfile) so that commands on the same id run
 // one at a time while commands on different ids run in parallel.
+import type { IntelRdtState } from '../resctrl/group';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
@@ -28,6 +29,8 @@ export interface ContainerRecord {
   mountsOnHost: boolean;
   /** Where its cgroup is (absent in states written before cgroups existed). */
   cgroup?: CgroupState;
+  /** Its resctrl group (linux.intelRdt): joined by exec, written by update, removed by delete. */
+  intelRdt?: IntelRdtState;
   /** The hooks run after create: kept here, as the bundle may change or go. */
   hooks?: Pick<Hooks, 'poststart' | 'poststop'>;
 }

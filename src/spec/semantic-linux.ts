@@ -1,6 +1,7 @@
 // Semantic rules for the `linux` object of config.json (config-linux.md).
 // See semantic.ts for what belongs here and what does not.
 
+import { parseNodeList } from '../linux/kernel-list';
 import { fail, pointer, requireAbsolute, requireNonEmptyKeys, requireProperty } from './check-util';
 import type {
   Linux,
@@ -20,6 +21,8 @@ const MAX_SYSCALL_ARGS = 6;
 /** set_mempolicy(2): these modes take no node mask, these need a non-empty one. */
 const MODES_WITHOUT_NODES = ['MPOL_DEFAULT', 'MPOL_LOCAL'];
 const MODES_WITH_NODES = ['MPOL_BIND', 'MPOL_INTERLEAVE', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED_MANY'];
+/** The modes the kernel takes MPOL_F_NUMA_BALANCING with (MPOL_PREFERRED_MANY since Linux 6.10). */
+const NUMA_BALANCING_MODES = ['MPOL_BIND', 'MPOL_PREFERRED_MANY'];
 /** IFNAMSIZ is 16 including the terminating NUL. */
 const MAX_IFNAME = 15;
 
@@ -204,15 +207,47 @@ function checkIntelRdt(rdt: LinuxIntelRdt): void {
   rdt.schemata?.forEach((line, i) => {
     if (line.includes('\n')) fail(pointer('linux', 'intelRdt', 'schemata', i), 'must not contain a newline');
   });
+  for (const key of ['l3CacheSchema', 'memBwSchema'] as const) {
+    if (rdt[key]?.includes('\n')) fail(`/linux/intelRdt/${key}`, 'must not contain a newline');
+  }
+  // "The value MUST start with `MB:`."
+  if (rdt.memBwSchema && !rdt.memBwSchema.startsWith('MB:')) fail('/linux/intelRdt/memBwSchema', 'must start with "MB:"');
 }
 
 function checkMemoryPolicy(mp: LinuxMemoryPolicy): void {
   requireProperty(mp, 'mode', '/linux/memoryPolicy');
-  const hasNodes = (mp.nodes ?? '') !== '';
-  if (MODES_WITHOUT_NODES.includes(mp.mode) && hasNodes) {
+  let nodes: number[];
+  try {
+    nodes = parseNodeList(mp.nodes ?? '');
+  } catch (err) {
+    fail('/linux/memoryPolicy/nodes', (err as Error).message);
+  }
+  if (MODES_WITHOUT_NODES.includes(mp.mode) && nodes.length > 0) {
     fail('/linux/memoryPolicy/nodes', `must be empty for mode "${mp.mode}"`);
   }
-  if (MODES_WITH_NODES.includes(mp.mode) && !hasNodes) {
+  if (MODES_WITH_NODES.includes(mp.mode) && nodes.length === 0) {
     fail('/linux/memoryPolicy', `must have required property 'nodes' for mode "${mp.mode}"`);
+  }
+  // The kernel would take the first node and drop the rest without a word.
+  if (mp.mode === 'MPOL_PREFERRED' && nodes.length > 1) {
+    fail('/linux/memoryPolicy/nodes', 'MPOL_PREFERRED takes one node (MPOL_PREFERRED_MANY takes several)');
+  }
+  checkMemoryPolicyFlags(mp, nodes.length > 0);
+}
+
+/** set_mempolicy(2)'s rules for flags: what the kernel refuses (EINVAL) or would ignore. */
+function checkMemoryPolicyFlags(mp: LinuxMemoryPolicy, hasNodes: boolean): void {
+  const flags = mp.flags ?? [];
+  if (flags.length === 0) return;
+  const ptr = '/linux/memoryPolicy/flags';
+  // MPOL_DEFAULT ignores flags; MPOL_LOCAL and a node-less MPOL_PREFERRED (which is local) refuse them.
+  if (mp.mode === 'MPOL_DEFAULT' || mp.mode === 'MPOL_LOCAL' || (mp.mode === 'MPOL_PREFERRED' && !hasNodes)) {
+    fail(ptr, `must be empty for mode "${mp.mode}"${mp.mode === 'MPOL_PREFERRED' ? ' without nodes' : ''}`);
+  }
+  if (flags.includes('MPOL_F_STATIC_NODES') && flags.includes('MPOL_F_RELATIVE_NODES')) {
+    fail(ptr, 'MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other');
+  }
+  if (flags.includes('MPOL_F_NUMA_BALANCING') && !NUMA_BALANCING_MODES.includes(mp.mode)) {
+    fail(ptr, `MPOL_F_NUMA_BALANCING needs mode ${NUMA_BALANCING_MODES.join(' or ')}`);
   }
 }

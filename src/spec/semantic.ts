@@ -8,7 +8,7 @@
 // that needs the kernel (does this capability exist, is this a namespace
 // file) is left to the code that applies it.
 
-import { parseCpuList } from './cpu-list';
+import { parseCpuList } from '../linux/kernel-list';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail, pointer, requireAbsolute, requireNonEmptyKeys, requireProperty } from './check-util';

@@ -11,6 +11,7 @@ const names = (steps: ReadonlyArray<Step<never, never>>): string[] => steps.map(
 
 const PROCESS_STEP_NAMES = [
   'personality, I/O priority, scheduler',
+  'memory policy',
   'rlimits',
   'seccomp without no_new_privs',
   'user and capabilities',

@@ -3,6 +3,7 @@ import type { CommandSpec, ParsedArgs } from '../command';
 import type { LinuxResources } from '../../spec/types';
 import { UserError } from '../../errors';
 import { parseBytes, parseInteger } from '../units';
+import type { SchemataUpdate } from '../../lifecycle/cgroup-ops';
 
 type Setter = (r: LinuxResources, value: string, flag: string) => void;
 
@@ -44,15 +45,30 @@ export const updateCommand: CommandSpec = {
   options: {
     resources: { type: 'string', alias: 'r', describe: 'file with a LinuxResources JSON object, or - for stdin' },
     ...Object.fromEntries(Object.entries(FLAGS).map(([name, [describe]]) => [name, { type: 'string' as const, describe }])),
+    'l3-cache-schema': { type: 'string', describe: 'Intel RDT/CAT L3 cache schema line (e.g. "L3:0=ff"), written to the container\'s resctrl group' },
+    'mem-bw-schema': { type: 'string', describe: 'Intel RDT/MBA memory bandwidth schema line (e.g. "MB:0=50")' },
   },
   async run(args, globals) {
-    const resources = resourcesFrom(args);
+    const rdt = schemataFrom(args);
+    const resources = resourcesFrom(args, rdt !== undefined);
     const { updateContainer } = await import('../../lifecycle/cgroup-ops');
-    await updateContainer(globals.root, args._[0], resources);
+    await updateContainer(globals.root, args._[0], resources, rdt);
   },
 };
 
-function resourcesFrom(args: ParsedArgs): LinuxResources {
+/** runc's --l3-cache-schema and --mem-bw-schema; undefined when neither is given. */
+function schemataFrom(args: ParsedArgs): SchemataUpdate | undefined {
+  const update: SchemataUpdate = {};
+  if (args.l3CacheSchema !== undefined) update.l3CacheSchema = String(args.l3CacheSchema);
+  if (args.memBwSchema !== undefined) update.memBwSchema = String(args.memBwSchema);
+  for (const [flag, value] of [['--l3-cache-schema', update.l3CacheSchema], ['--mem-bw-schema', update.memBwSchema]] as const) {
+    if (value !== undefined && (value.trim() === '' || value.includes('\n'))) throw new UserError(`${flag}: must be one non-empty schemata line`);
+  }
+  if (update.memBwSchema !== undefined && !update.memBwSchema.startsWith('MB:')) throw new UserError('--mem-bw-schema: must start with "MB:"');
+  return Object.keys(update).length > 0 ? update : undefined;
+}
+
+function resourcesFrom(args: ParsedArgs, hasSchemata: boolean): LinuxResources {
   let resources: LinuxResources = {};
   if (args.resources !== undefined) {
     const source = String(args.resources);
@@ -70,6 +86,6 @@ function resourcesFrom(args: ParsedArgs): LinuxResources {
     const value = args[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
     if (value !== undefined) set(resources, String(value), flag);
   }
-  if (Object.keys(resources).length === 0) throw new UserError('update: nothing to change (give --resources or a flag such as --memory)');
+  if (Object.keys(resources).length === 0 && !hasSchemata) throw new UserError('update: nothing to change (give --resources or a flag such as --memory)');
   return resources;
 }

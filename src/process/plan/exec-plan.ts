@@ -7,9 +7,10 @@ import type { Process, Spec } from '../../spec/types';
 import { PROC_NS_NAME, type NamespaceKind } from '../../linux/namespaces';
 import { UserError } from '../../errors';
 import { planProcess, processFieldError, type ProcessPlan } from './process-plan';
-import { parseCpuList } from '../../spec/cpu-list';
+import { parseCpuList } from '../../linux/kernel-list';
 import type { SeccompOwner } from './seccomp';
 import type { CgroupState } from '../../cgroups/types';
+import type { IntelRdtState } from '../../resctrl/group';
 
 /** What the exec'd process needs to set its terminal up: the socket the pty master goes to. */
 export interface ExecTerminal {
@@ -47,6 +48,8 @@ export interface ExecPlan {
   cgroup?: CgroupState;
   /** process.execCPUAffinity as CPU numbers; `final` absent: the cgroup's cpuset, once placed. */
   cpuAffinity?: { initial?: number[]; final?: number[] };
+  /** The container's resctrl group, which the process joins as the init did. */
+  intelRdt?: IntelRdtState;
 }
 
 export interface ExecTarget {
@@ -56,6 +59,7 @@ export interface ExecTarget {
   initStartTime: number;
   status: 'created' | 'running' | 'paused';
   cgroup?: CgroupState;
+  intelRdt?: IntelRdtState;
 }
 
 export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, options: { preserveFds: number; warn: (msg: string) => void }): ExecPlan {
@@ -75,6 +79,7 @@ export function makeExecPlan(spec: Spec, proc: Process, target: ExecTarget, opti
     containerStatus: target.status === 'created' ? 'created' : 'running',
     ...(target.cgroup && { cgroup: target.cgroup }),
     ...(proc.execCPUAffinity && { cpuAffinity: planCpuAffinity(proc.execCPUAffinity) }),
+    ...(target.intelRdt && { intelRdt: target.intelRdt }),
   };
 }
 

@@ -8,6 +8,8 @@ import type { CapabilitySets } from '../../linux/capabilities';
 import { checkLsmSupport } from '../../linux/lsm';
 import { lastCapability, resolveCapabilities, resolveProcessAttributes, resolveRlimits, type ProcessAttributes, type ResolvedRlimit } from './security';
 import { planSeccomp, type SeccompPlan } from './seccomp';
+import { planMemoryPolicy, type MemoryPolicyPlan } from './memory-policy';
+import { hostMemoryNodes } from '../../linux/numa';
 
 /** Whose process: errors name its fields after where the user wrote them. */
 export type ProcessOrigin = 'config' | 'exec';
@@ -21,6 +23,8 @@ export interface ProcessPlan {
   rlimits: ResolvedRlimit[];
   /** personality, I/O priority, scheduler, oom_score_adj as numbers. */
   attributes: ProcessAttributes;
+  /** linux.memoryPolicy for set_mempolicy(2): the container's, so an exec'd process has it too (runc 1.3). */
+  memoryPolicy?: MemoryPolicyPlan;
   /** linux.seccomp compiled to BPF; absent without one. */
   seccomp?: SeccompPlan;
   /** How many descriptors after stdio the process inherits (--preserve-fds). */
@@ -40,6 +44,8 @@ export function planProcess(spec: Spec, options: ProcessPlanOptions): ProcessPla
   checkLsmSupport(config.apparmorProfile, config.selinuxLabel);
   const lastCap = lastCapability();
   const seccomp = planSeccomp(spec, options.warn);
+  const policy = spec.linux?.memoryPolicy;
+  const memoryPolicy = policy && planMemoryPolicy(policy, hostMemoryNodes());
   return {
     origin: options.origin,
     config,
@@ -47,6 +53,7 @@ export function planProcess(spec: Spec, options: ProcessPlanOptions): ProcessPla
     lastCap,
     rlimits: resolveRlimits(config.rlimits),
     attributes: resolveProcessAttributes(spec),
+    ...(memoryPolicy && { memoryPolicy }),
     ...(seccomp && { seccomp }),
     preserveFds: options.preserveFds,
   };

@@ -5,8 +5,10 @@
 // has a name, and a failure is reported with it.
 import { execProgram, prctlSet, PR_SET_NO_NEW_PRIVS } from '../../linux/proc';
 import { setExecLabels } from '../../linux/lsm';
+import { setMemoryPolicy } from '../../linux/numa';
 import { StepFailure } from '../channel/reports';
 import { processFieldError, type ProcessPlan } from '../plan/process-plan';
+import type { MemoryPolicyPlan } from '../plan/memory-policy';
 import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './program';
 import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
 import { loadSeccompEarly, loadSeccompLate, seccompFdsToKeep, type SeccompAgentView } from './seccomp-load';
@@ -35,6 +37,8 @@ export interface ProcessSetup {
 
 export const PROCESS_STEPS: ReadonlyArray<Step<ProcessSetup, void>> = [
   ['personality, I/O priority, scheduler', (s) => applyProcessAttributes(s.process.attributes)],
+  // After the attributes, before the user switch (runc's order); the policy stays across execve.
+  ['memory policy', (s) => applyMemoryPolicy(s.process.memoryPolicy)],
   ['rlimits', (s) => applyRlimits(s.process.rlimits)],
   // Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop (runc's order).
   ['seccomp without no_new_privs', (s) => loadSeccompEarly(s)],
@@ -52,6 +56,10 @@ export function processSteps<P, S extends { setup: ProcessSetup }>(): Array<Step
 
 export function newProcessSetup(process: ProcessPlan, agent: SeccompAgentView): ProcessSetup {
   return { process, agent, program: '', env: [] };
+}
+
+function applyMemoryPolicy(policy: MemoryPolicyPlan | undefined): void {
+  if (policy) setMemoryPolicy(policy.modeWithFlags, policy.nodes, policy.describe);
 }
 
 function findProgram(s: ProcessSetup): void {
