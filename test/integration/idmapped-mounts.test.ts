@@ -5,11 +5,11 @@
 // field, non-zero exit, nothing left behind: the fixture's leftover checks
 // cover state dirs, mounts under the test's directories and processes).
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { LinuxIDMapping, Mount, Spec } from '../../src/spec/types';
-import type { Bundle } from '../helpers/harness';
+import { TSRUN, type Bundle } from '../helpers/harness';
 import { addNamespace, isolated, lines, removeNamespace, type Fixture } from './isolation-common';
 
 const CONTAINER_MAPS: LinuxIDMapping[] = [{ containerID: 0, hostID: 100000, size: 65536 }];
@@ -151,6 +151,28 @@ describe('idmapped mounts', function () {
     }
   }));
 
+  it('leaves the waiting init no descriptor of the idmapped copy, the runtime no helper', isolated((fx) => {
+    const vol = volume(fx);
+    const bundle = bundleWith(fx, 'true', [{ destination: '/data', type: 'bind', source: vol, options: ['bind', 'idmap'] }]);
+    const id = fx.id();
+    // The init keeps create's stdio: a file, not a pipe a synchronous spawn would wait on.
+    const errPath = join(fx.dir(), 'stderr');
+    const err = openSync(errPath, 'w');
+    let created;
+    try {
+      created = spawnSync(TSRUN, ['--root', fx.runtime.root, 'create', '--bundle', bundle.dir, id], { stdio: ['ignore', err, err], timeout: 30000 });
+    } finally {
+      closeSync(err);
+    }
+    assert.equal(created.status, 0, readFileSync(errPath, 'utf8'));
+    const pid = fx.trackContainerPid(fx.runtime.state(id).pid);
+    const held = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    // A leaked tree fd reads as the mount's path (/data after the root switch); a namespace fd as user:[N].
+    const leaked = held.filter((target) => target === '/data' || target.includes(vol) || /^(user|mnt):\[/.test(target));
+    assert.deepEqual(leaked, [], held.join(', '));
+    assert.match(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'), / \/data rw,[^ ]*idmapped/);
+  }));
+
   it('refuses a filesystem that cannot be idmapped, naming the mount; nothing left', isolated((fx) => {
     const mount: Mount = { destination: '/data', type: 'bind', source: '/sys/fs', options: ['rbind', 'ridmap'] };
     const bundle = bundleWith(fx, 'true', [mount]);
@@ -158,7 +180,7 @@ describe('idmapped mounts', function () {
     assertRefused(fx, bundle, `/mounts/${index}/options/1`, 'the filesystem of /sys/fs does not support idmapped mounts');
   }));
 
-  it('refuses a missing source, idmap on a tmpfs, and idmap with nothing to map with', isolated((fx) => {
+  it('refuses a missing source, mappings the kernel refuses, idmap on a tmpfs, idmap with nothing to map with', isolated((fx) => {
     const missing = join(fx.dir(), 'missing');
     let bundle = bundleWith(fx, 'true', [{ destination: '/data', type: 'bind', source: missing, options: ['bind', 'idmap'] }]);
     assertRefused(fx, bundle, `/mounts/${bundleSpecMounts(bundle) - 1}/options/1`, `open_tree(${missing}): ENOENT`);
@@ -167,6 +189,11 @@ describe('idmapped mounts', function () {
     assertRefused(fx, bundle, `/mounts/${bundleSpecMounts(bundle) - 1}/options/0`, '"idmap" is only supported on bind mounts');
 
     const vol = volume(fx);
+    // Overlapping ranges: the kernel refuses the helper's uid_map.
+    const overlapping = [{ containerID: 0, hostID: 2000, size: 10 }, { containerID: 5, hostID: 3000, size: 10 }];
+    bundle = bundleWith(fx, 'true', [{ destination: '/data', type: 'bind', source: vol, options: ['bind', 'idmap'], uidMappings: overlapping, gidMappings: overlapping }]);
+    assertRefused(fx, bundle, `/mounts/${bundleSpecMounts(bundle) - 1}/options/1`, 'uid_map: EINVAL');
+
     bundle = bundleWith(fx, 'true', [{ destination: '/data', type: 'bind', source: vol, options: ['bind', 'idmap'] }], (spec) => removeNamespace(spec, 'user'));
     assertRefused(fx, bundle, `/mounts/${bundleSpecMounts(bundle) - 1}/options/1`, '"idmap" needs uidMappings and gidMappings on the mount or a user namespace');
   }));

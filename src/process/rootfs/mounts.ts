@@ -75,8 +75,11 @@ function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ct
   if (idmappedFd === undefined) {
     onPinnedTarget(ctx.rootfs, target, (at) => mountFs(sourcePath, at, 'bind', options.flags & (MS.BIND | MS.REC), '', dest), dest);
   } else {
-    onPinnedTarget(ctx.rootfs, target, (at) => moveMount(idmappedFd, null, at, MOVE_MOUNT_T_SYMLINKS, dest), dest);
-    closeFd(idmappedFd);
+    try {
+      onPinnedTarget(ctx.rootfs, target, (at) => moveMount(idmappedFd, null, at, MOVE_MOUNT_T_SYMLINKS, dest), dest);
+    } finally {
+      closeFd(idmappedFd);
+    }
   }
   if ((options.flags & BIND_REMOUNT_FLAGS) !== 0 || options.cleared !== 0) {
     onPinnedTarget(ctx.rootfs, target, (at) => remountBind(at, options.flags & BIND_REMOUNT_FLAGS, dest), dest);
