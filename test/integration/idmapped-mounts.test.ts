@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { LinuxIDMapping, Mount, Spec } from '../../src/spec/types';
 import { TSRUN, type Bundle } from '../helpers/harness';
-import { addNamespace, isolated, lines, removeNamespace, type Fixture } from './isolation-common';
+import { addNamespace, isolated, lines, nsLink, removeNamespace, waitFor, type Fixture } from './isolation-common';
 
 const CONTAINER_MAPS: LinuxIDMapping[] = [{ containerID: 0, hostID: 100000, size: 65536 }];
 const OVERFLOW_ID = 65534;
@@ -97,11 +97,12 @@ describe('idmapped mounts', function () {
     assert.equal(hostOwner(join(vol, 'dir')), '1000:1000');
   }));
 
-  it('maps containerID (on disk) to hostID: a mapping unlike the container\'s', isolated((fx) => {
+  it('maps containerID (on disk) to hostID: a mapping unlike the container\'s, given without "idmap"', isolated((fx) => {
     const vol = volume(fx);
     // On-disk 1000 -> host 100005 -> container 5; on-disk 0 is unmapped.
+    // Mappings alone make an idmapped mount (as in runc), never ignored.
     const maps = [{ containerID: 1000, hostID: 100005, size: 1 }];
-    const mount: Mount = { destination: '/data', type: 'bind', source: vol, options: ['bind', 'idmap'], uidMappings: maps, gidMappings: maps };
+    const mount: Mount = { destination: '/data', type: 'bind', source: vol, options: ['bind'], uidMappings: maps, gidMappings: maps };
     const r = fx.runOk(bundleWith(fx, STAT(['/data/f0', '/data/f1000']), [mount]));
     assert.deepEqual(owners(r.stdout), { '/data/f0': `${OVERFLOW_ID}:${OVERFLOW_ID}`, '/data/f1000': '5:5' }, r.stdout);
   }));
@@ -113,6 +114,20 @@ describe('idmapped mounts', function () {
     const r = fx.runOk(bundleWith(fx, STAT(['/data/f0', '/data/f1000', '/plain/f1000']), [mount, plain]));
     // The plain bind shows what idmapping changes: host 1000 is not mapped in the container.
     assert.deepEqual(owners(r.stdout), { '/data/f0': '0:0', '/data/f1000': '1000:1000', '/plain/f1000': `${OVERFLOW_ID}:${OVERFLOW_ID}` }, r.stdout);
+  }));
+
+  it('in a joined user namespace and without mappings on the mount, takes that namespace itself', isolated(async (fx) => {
+    const vol = volume(fx);
+    const holder = fx.helper('unshare', ['--user', 'sleep', '1000']);
+    const pid = holder.pid!;
+    await waitFor('the helper\'s user namespace', () => nsLink(pid, 'user') !== nsLink('self', 'user'));
+    writeFileSync(`/proc/${pid}/uid_map`, '0 100000 65536\n');
+    writeFileSync(`/proc/${pid}/gid_map`, '0 100000 65536\n');
+    const joinUserNs = (spec: Spec): void => addNamespace(spec, 'user', `/proc/${pid}/ns/user`);
+    const mount: Mount = { destination: '/data', type: 'bind', source: vol, options: ['bind', 'idmap'] };
+    const r = fx.runOk(bundleWith(fx, `${STAT(['/data/f0', '/data/f1000'])}; cat /proc/self/uid_map`, [mount], joinUserNs));
+    assert.deepEqual(owners(r.stdout), { '/data/f0': '0:0', '/data/f1000': '1000:1000' }, r.stdout);
+    assert.match(r.stdout, /^\s*0\s+100000\s+65536$/m);
   }));
 
   it('in a container without a user namespace, shows on-disk ids as the mapping\'s host ids', isolated((fx) => {
