@@ -8,9 +8,9 @@ import { hostLsms } from '../linux/lsm';
 import { hostCgroupLayout } from '../cgroups/detect';
 
 const MOUNT_OPTIONS = [
-  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'lazytime', 'mand', 'noatime', 'nodev',
+  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap', 'lazytime', 'mand', 'noatime', 'nodev',
   'nodiratime', 'noexec', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private',
-  'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw', 'shared', 'slave',
+  'rbind', 'relatime', 'remount', 'ridmap', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw', 'shared', 'slave',
   'strictatime', 'suid', 'symfollow', 'sync', 'unbindable',
 ];
 
@@ -40,7 +40,7 @@ export function runtimeFeatures(): object {
       selinux: { enabled: lsms.includes('selinux') },
       // What tsrun can do where the host has resctrl; create refuses it where not.
       intelRdt: { enabled: true },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: true },
     },
     annotations: {

@@ -26,6 +26,8 @@ export const AT_RECURSIVE = 0x8000;
 export const OPEN_TREE_CLONE = 0x1;
 export const OPEN_TREE_CLOEXEC = 0o2000000;
 export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+/** Follow a symlink (such as /proc/self/fd/N) that the target path ends in. */
+export const MOVE_MOUNT_T_SYMLINKS = 0x10;
 export const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 const AT_FDCWD = -100;
 

@@ -89,6 +89,13 @@ function checkMount(spec: Spec, m: Mount, ptr: string): void {
       `"${m.options?.[idmapIndex]}" needs uidMappings and gidMappings on the mount or a user namespace`,
     );
   }
+  // An id mapping is given to a detached copy of a directory tree (open_tree
+  // and mount_setattr): only a bind mount is one, as runc too requires.
+  const isBind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
+  if (!isBind && (idmapIndex >= 0 || hasUid)) {
+    const what = idmapIndex >= 0 ? `"${m.options?.[idmapIndex]}"` : 'an id mapping';
+    fail(idmapIndex >= 0 ? `${ptr}/options/${idmapIndex}` : `${ptr}/uidMappings`, `${what} is only supported on bind mounts (type "bind" or option "bind"/"rbind")`);
+  }
 }
 
 function checkProcess(p: Process): void {

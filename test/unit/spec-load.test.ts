@@ -222,6 +222,16 @@ const semanticCases: SemanticCase[] = [
     message: 'config.json: /mounts/2/options/2: "idmap" needs uidMappings and gidMappings on the mount or a user namespace',
   },
   {
+    name: 'idmap on a mount that is not a bind',
+    edit: (c) => (c.mounts![2]!.options = ['rw', 'idmap']),
+    message: 'config.json: /mounts/2/options/1: "idmap" is only supported on bind mounts (type "bind" or option "bind"/"rbind")',
+  },
+  {
+    name: 'mount mappings on a mount that is not a bind',
+    edit: (c) => (c.mounts![2]!.options = ['rw']),
+    message: 'config.json: /mounts/2/uidMappings: an id mapping is only supported on bind mounts (type "bind" or option "bind"/"rbind")',
+  },
+  {
     name: 'empty process.args',
     edit: (c) => (c.process!.args = []),
     message: 'config.json: /process/args: must contain at least one entry',

@@ -11,6 +11,7 @@ import { runStage1 } from './stage1';
 import { moveNetDevices } from './net-devices';
 import { readChildMessages, sendMessage, type ProgressMessage, type SyncChannel } from '../channel/sync';
 import { describeStage1Exit, launchStage1 } from '../channel/launch';
+import { closeIdmappedMounts, makeIdmappedMounts } from './idmapped-mounts';
 
 export interface SpawnCallbacks {
   /** Puts stage 1 in the container's cgroup before it does anything, so that everything it forks is born there. */
@@ -21,6 +22,17 @@ export interface SpawnCallbacks {
 
 /** Creates the container's init, set up and blocked on the exec fifo. Returns its pid. */
 export function spawnContainerInit(plan: ContainerPlan, callbacks: SpawnCallbacks): number {
+  // Made while still the host's root and inherited through both forks; ours
+  // are closed once the init holds its copies (or is gone).
+  const idmappedMountFds = makeIdmappedMounts(plan.spec, plan.idmappedMounts);
+  try {
+    return spawnWithPlan({ ...plan, idmappedMountFds }, callbacks);
+  } finally {
+    closeIdmappedMounts(idmappedMountFds);
+  }
+}
+
+function spawnWithPlan(plan: ContainerPlan, callbacks: SpawnCallbacks): number {
   const { pid: stage1, channel } = launchStage1({
     stage1: (ch) => runStage1(plan, ch),
     placeStage1: callbacks.placeStage1,

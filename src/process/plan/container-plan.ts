@@ -7,6 +7,8 @@ import { checkProcMounts, checkSysctls } from './security';
 import { hostLsms } from '../../linux/lsm';
 import type { SeccompOwner } from './seccomp';
 import { planProcess, type ProcessPlan } from './process-plan';
+import { planIdmappedMounts, type IdmappedMountPlan } from './idmapped-mounts';
+import { effectiveUid } from '../../linux/proc';
 
 export interface ContainerPlan {
   id: string;
@@ -39,6 +41,10 @@ export interface ContainerPlan {
    * it is in the cgroup, in its own copy of the plan, which the init inherits.
    */
   cgroupHostDirs?: Record<string, string>;
+  /** The mounts that get an id mapping, made by the parent before the fork (create/idmapped-mounts.ts). */
+  idmappedMounts: IdmappedMountPlan[];
+  /** mounts[] index -> fd of its detached idmapped copy, inherited by the init; set around the fork. */
+  idmappedMountFds?: Record<number, number>;
   /**
    * With process.terminal: the connected socket (inherited through the forks)
    * that the init sends the pty master on, and what it leads to, for errors.
@@ -76,6 +82,7 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
   }
   checkSysctls(spec.linux?.sysctl, kinds);
   checkProcMounts(spec.mounts);
+  const idmappedMounts = planIdmappedMounts(spec, { bundle: options.bundle, rootless: effectiveUid() !== 0 });
   const { warn, preserveFds, ...rest } = options;
   return {
     ...rest,
@@ -88,6 +95,7 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
     inUserNamespace: kinds.has('user'),
     hasMountNamespace,
     mountLabel: mountLabelOf(spec),
+    idmappedMounts,
   };
 }
 

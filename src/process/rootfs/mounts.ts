@@ -8,6 +8,7 @@ import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } fr
 import { ConfigError, SyscallError, configError, onPath } from '../../errors';
 import { closeFd, openFd, O_CLOEXEC, O_NOFOLLOW, O_PATH } from '../../linux/fd';
 import { secureJoin } from './secure-join';
+import { moveMount, MOVE_MOUNT_T_SYMLINKS } from '../../linux/mount-api';
 import { checkProcMount } from '../plan/security';
 
 export interface MountContext {
@@ -23,6 +24,8 @@ export interface MountContext {
   mountLabel?: string;
   /** The container's cgroup directories on the host, by hierarchy name (cgroupDirsOfThisProcess). */
   cgroupHostDirs?: Record<string, string>;
+  /** mounts[] index -> fd of the detached idmapped copy the runtime made of that bind's source. */
+  idmappedMountFds?: Record<number, number>;
 }
 
 /**
@@ -49,7 +52,7 @@ function mountEntryAt(entry: Mount, ctx: MountContext, index: number): void {
   checkProcMount(entry, index, containerPath(ctx.rootfs, target));
   const isBind = entry.type === 'bind' || (options.flags & MS.BIND) !== 0;
   if (isBind) {
-    bindMount(entry, options, target, ctx);
+    bindMount(entry, options, target, ctx, ctx.idmappedMountFds?.[index]);
   } else if (entry.type === 'cgroup') {
     onPath(dest, () => mkdirSync(target, { recursive: true }));
     mountCgroupTree(options, target, dest, ctx.cgroupNamespace ?? true, ctx.cgroupHostDirs);
@@ -62,13 +65,22 @@ function mountEntryAt(entry: Mount, ctx: MountContext, index: number): void {
   for (const propagation of options.propagation) onPinnedTarget(ctx.rootfs, target, (at) => mountFs('', at, '', propagation, '', dest), dest);
 }
 
-function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ctx: MountContext): void {
+/** `idmappedFd`: the runtime's idmapped copy of the source, attached instead of a new bind. */
+function bindMount(entry: Mount, options: ParsedMountOptions, target: string, ctx: MountContext, idmappedFd?: number): void {
   const dest = entry.destination;
   const source = entry.source ?? '';
   const sourcePath = isAbsolute(source) ? source : resolve(ctx.bundle, source);
   const sourceIsDir = onPath(source, () => statSync(sourcePath)).isDirectory();
   createMountpoint(target, dest, sourceIsDir);
-  onPinnedTarget(ctx.rootfs, target, (at) => mountFs(sourcePath, at, 'bind', options.flags & (MS.BIND | MS.REC), '', dest), dest);
+  if (idmappedFd === undefined) {
+    onPinnedTarget(ctx.rootfs, target, (at) => mountFs(sourcePath, at, 'bind', options.flags & (MS.BIND | MS.REC), '', dest), dest);
+  } else {
+    try {
+      onPinnedTarget(ctx.rootfs, target, (at) => moveMount(idmappedFd, null, at, MOVE_MOUNT_T_SYMLINKS, dest), dest);
+    } finally {
+      closeFd(idmappedFd);
+    }
+  }
   if ((options.flags & BIND_REMOUNT_FLAGS) !== 0 || options.cleared !== 0) {
     onPinnedTarget(ctx.rootfs, target, (at) => remountBind(at, options.flags & BIND_REMOUNT_FLAGS, dest), dest);
   }

@@ -23,6 +23,8 @@ export interface RootfsPlan {
   mountLabel?: string;
   /** See ContainerPlan.cgroupHostDirs. */
   cgroupHostDirs?: Record<string, string>;
+  /** See ContainerPlan.idmappedMountFds. */
+  idmappedMountFds?: Record<number, number>;
 }
 
 /** Everything up to the switch into the new root (the create hooks run between the two). */
@@ -37,7 +39,8 @@ export function prepareRootfs(plan: RootfsPlan): void {
   const mounts = spec.mounts ?? [];
   const cgroupNamespace = (spec.linux?.namespaces ?? []).some((ns) => ns.type === 'cgroup');
   const mountLabel = plan.mountLabel;
-  mounts.forEach((entry, i) => mountEntry(entry, { rootfs, bundle: plan.bundle, cgroupNamespace, mountLabel, cgroupHostDirs: plan.cgroupHostDirs }, i));
+  const ctx = { rootfs, bundle: plan.bundle, cgroupNamespace, mountLabel, cgroupHostDirs: plan.cgroupHostDirs, idmappedMountFds: plan.idmappedMountFds };
+  mounts.forEach((entry, i) => mountEntry(entry, ctx, i));
   if (!bindsHostDev(spec)) {
     createDevices(rootfs, spec.linux?.devices, plan.inUserNamespace);
     createDevLinks(rootfs, mounts.some((m) => m.destination === '/dev/pts' && m.type === 'devpts'));
