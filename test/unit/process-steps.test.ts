@@ -12,10 +12,11 @@ const names = (steps: ReadonlyArray<Step<never, never>>): string[] => steps.map(
 const PROCESS_STEP_NAMES = [
   'personality, I/O priority, scheduler',
   'rlimits',
+  'cwd',
   'seccomp without no_new_privs',
   'user and capabilities',
   'no new privileges',
-  'cwd',
+  'cwd as the user',
   'find program',
   'LSM labels',
 ];
