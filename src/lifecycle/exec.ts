@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { ConsoleSize, Process } from '../spec/types';
+import type { CgroupState } from '../cgroups/types';
 import { loadConfig } from '../spec/load';
 import { UserError } from '../errors';
 import { isOpen } from '../linux/fd';
@@ -14,6 +15,7 @@ import { prctlSet, PR_SET_CHILD_SUBREAPER, waitPid, waitPidAsync } from '../linu
 import { sendSignal } from '../linux/signals';
 import { getWindowSize } from '../linux/pty';
 import { openContainerCgroup } from '../cgroups/manager';
+import { execCgroupDirs, hasSubCgroups, type SubCgroupPaths } from '../cgroups/sub-cgroup';
 import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec/process-args';
 import { execSeccompOwner, makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
 import { spawnExecProcess } from '../process/exec/spawn';
@@ -35,6 +37,8 @@ export interface ExecOptions extends ExecOverrides {
   consoleSocket?: string;
   preserveFds: number;
   ignorePaused: boolean;
+  /** exec --cgroup: sub-cgroups of the container's cgroup to join instead of its top. */
+  subCgroups?: SubCgroupPaths;
 }
 
 /** Returns the exit code for the caller to exit with. */
@@ -85,6 +89,7 @@ function planExec(opts: ExecOptions): ExecPlan {
   if (status === 'paused' && !opts.ignorePaused) throw new UserError('cannot exec in a paused container (use --ignore-paused to override)');
   checkPreservedFds(opts.preserveFds);
   const record = container.record;
+  checkSubCgroups(record.cgroup, opts.subCgroups);
   const spec = loadConfig(record.bundle);
   const proc = execProcess(opts, spec.process, () => processFromFile(resolve(opts.processFile as string), spec, record.bundle));
   const target = { id: record.id, bundle: record.bundle, initPid: record.pid, initStartTime: record.initStartTime, status, cgroup: record.cgroup };
@@ -97,7 +102,7 @@ function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?
   plan.terminal = prepareExecTerminal(plan.process.config, opts.consoleSocket, opts.detach, relayFd);
   try {
     const placeStage1 = (pid: number): void => {
-      cgroup?.placeExec(pid, plan.initPid);
+      cgroup?.placeExec(pid, plan.initPid, opts.subCgroups);
     };
     return withSeccompListener(execSeccompOwner(plan), () => spawnExecProcess(plan, { placeStage1, reap }));
   } finally {
@@ -125,6 +130,13 @@ function ownTerminalSize(): ConsoleSize | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Before anything is forked: the sub-cgroups asked for are inside the container's cgroup, and exist. */
+function checkSubCgroups(cgroup: CgroupState | undefined, sub: SubCgroupPaths | undefined): void {
+  if (!hasSubCgroups(sub)) return;
+  if (!cgroup) throw new UserError('--cgroup: the container has no cgroup of its own to take a sub-cgroup of');
+  execCgroupDirs(cgroup, sub);
 }
 
 /**
