@@ -8,6 +8,7 @@ import type { LinuxResources, Spec } from '../spec/types';
 import type { CgroupManager, CgroupState, ContainerCgroup } from './types';
 import { hostCgroupLayout, ownCgroups, parseProcCgroup } from './detect';
 import { resolveCgroupDirs } from './paths';
+import { execCgroupDirs, hasSubCgroups, type SubCgroupPaths } from './sub-cgroup';
 import { CgroupWriteError, writeCgroupFile } from './files';
 import { V1Manager } from './v1/manager';
 import { V2Manager } from './v2/manager';
@@ -68,9 +69,10 @@ export abstract class CgroupfsCgroup implements ContainerCgroup {
   }
 
   /** Rootless: an exec'd process that may not join stays where the caller is, as with runc. */
-  placeExec(pid: number, _initPid: number): void {
+  placeExec(pid: number, _initPid: number, sub?: SubCgroupPaths): void {
     try {
-      this.files().addProcess(pid);
+      if (!hasSubCgroups(sub)) return this.files().addProcess(pid);
+      for (const dir of new Set(Object.values(execCgroupDirs(this.state, sub)))) writeCgroupFile(`${dir}/cgroup.procs`, String(pid));
     } catch (err) {
       if (!this.state.rootless) throw err;
     }
@@ -113,11 +115,12 @@ export class CgroupfsV2 extends CgroupfsCgroup {
    * process at its top: the kernel's "no internal processes" rule answers
    * EBUSY, and the process joins the init's cgroup instead, as runc does.
    */
-  override placeExec(pid: number, initPid: number): void {
+  override placeExec(pid: number, initPid: number, sub?: SubCgroupPaths): void {
     try {
-      super.placeExec(pid, initPid);
+      super.placeExec(pid, initPid, sub);
     } catch (err) {
-      if (!(err instanceof CgroupWriteError) || err.code !== 'EBUSY') throw err;
+      // A sub-cgroup asked for (even "/") is where the process goes, or nowhere.
+      if (!(err instanceof CgroupWriteError) || err.code !== 'EBUSY' || hasSubCgroups(sub)) throw err;
       const initCgroup = parseProcCgroup(readFileSync(`/proc/${initPid}/cgroup`, 'utf8')).get('');
       if (initCgroup === undefined) throw err;
       writeCgroupFile(join(unifiedMount(), initCgroup, 'cgroup.procs'), String(pid));

@@ -7,6 +7,7 @@
 // container state, because kill/delete/ps arrive without the flags that
 // created it (see manager.ts, the one factory).
 import type { LinuxResources } from '../spec/types';
+import type { SubCgroupPaths } from './sub-cgroup';
 
 export type CgroupVersion = 'v1' | 'v2';
 
@@ -118,8 +119,11 @@ export interface ContainerCgroup {
   prepare(resources: LinuxResources): void;
   /** Puts stage 1 of the init (which waits for us) of container `id` in the cgroup, finishing what prepare could not. */
   placeInit(pid: number, resources: LinuxResources, id: string): void;
-  /** Puts an exec'd process (stage 1, still outside the cgroup namespace) in the cgroup. */
-  placeExec(pid: number, initPid: number): void;
+  /**
+   * Puts an exec'd process (stage 1, still outside the cgroup namespace) in
+   * the cgroup, or in the sub-cgroups given (exec --cgroup, see sub-cgroup.ts).
+   */
+  placeExec(pid: number, initPid: number, sub?: SubCgroupPaths): void;
   /** A live container's new limits: fields left out keep their values; device rules are rewritten only when given. */
   update(resources: LinuxResources): void;
   /** Removes the cgroup, which must hold no process any more. */

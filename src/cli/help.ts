@@ -1,5 +1,6 @@
 // Help text, rendered by full yargs from the same command descriptions the
 // fast parser uses. Loaded only when help is asked for.
+import { print } from './output';
 import yargs from 'yargs/yargs';
 import { GLOBAL_OPTIONS, type CommandSpec } from './command';
 
@@ -11,5 +12,5 @@ export function printHelp(commands: CommandSpec[], verb?: string): void {
   } else {
     for (const c of commands) y.command(`${c.name} ${c.positional}`.trim(), c.describe);
   }
-  y.showHelp((text) => process.stdout.write(text + '\n'));
+  y.showHelp((text) => print(text + '\n'));
 }

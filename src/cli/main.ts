@@ -1,9 +1,11 @@
 // tsrun's entry point: parse, dispatch to one verb, print errors, exit.
+import { print } from './output';
 import { splitGlobal, parseCommandArgs } from './parse';
 import { COMMANDS } from './commands';
 import type { GlobalOptions } from './command';
 import { configureLogger, logDebug, logError } from '../log/logger';
 import { UserError } from '../errors';
+import { checkStateRoot } from '../lifecycle/store';
 import { defaultStateRoot, parseRootlessFlag, prepareUserStateRoot, SYSTEM_STATE_ROOT } from '../lifecycle/rootless';
 
 const VERSION = '0.1.0';
@@ -12,7 +14,7 @@ const SPEC_VERSION = '1.3.0';
 async function main(argv: string[]): Promise<number> {
   const { globals, verb, rest } = splitGlobal(argv);
   if (globals.version) {
-    process.stdout.write(`tsrun version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
+    print(`tsrun version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === verb);
@@ -21,7 +23,11 @@ async function main(argv: string[]): Promise<number> {
     printHelp(COMMANDS, verb === 'help' ? rest[0] : verb);
     return 0;
   }
-  if (!command) throw new UserError(`no such command: ${verb}`);
+  if (!command) {
+    // runc's words and status (3) for a verb it does not have.
+    logError(`No help topic for '${verb}'`);
+    return 3;
+  }
   const args = parseCommandArgs(command, rest);
   const merged = { ...globals, ...pick(args, ['root', 'log', 'logFormat', 'debug', 'systemdCgroup', 'rootless']) };
   const options: GlobalOptions = {
@@ -35,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
   };
   // A per-user state root is checked at once, for every verb that keeps state.
   if (merged.root === undefined && options.root !== SYSTEM_STATE_ROOT && command.usesState !== false) prepareUserStateRoot(options.root);
+  // A state root that cannot be one (a regular file) fails every verb alike, list included.
+  if (command.usesState !== false) checkStateRoot(options.root);
   configureLogger({ file: options.log, format: options.logFormat, debug: options.debug });
   logDebug(`${verb} ${args._.join(' ')}`);
   const code = await command.run(args, options);

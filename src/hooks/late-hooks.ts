@@ -1,7 +1,8 @@
 // poststart and poststop hooks: run by `start` and `delete` in the runtime's
-// namespaces. The spec makes their failures warnings: the lifecycle goes on.
+// namespaces. The spec makes their failures warnings: every hook of the kind
+// still runs, the lifecycle goes on, and each failure is printed to stderr.
 // The hook runner (and koffi) is loaded only when there are hooks to run.
-import { logWarning } from '../log/logger';
+import { warn } from '../log/logger';
 import { hookState } from './hook-points';
 import type { Hook } from '../spec/types';
 
@@ -18,11 +19,7 @@ export interface LateHooksOwner {
 export async function runLateHooks(kind: 'poststart' | 'poststop', owner: LateHooksOwner, status: 'running' | 'stopped'): Promise<void> {
   const hooks = owner.hooks?.[kind];
   if (!hooks?.length) return;
-  const { runHooks } = await import('./run-hook');
+  const { runAllHooks } = await import('./run-hook');
   const state = hookState({ id: owner.id, bundle: owner.bundle, spec: { ociVersion: owner.ociVersion, annotations: owner.annotations } }, status, owner.pid);
-  try {
-    runHooks(kind, hooks, state);
-  } catch (err) {
-    logWarning((err as Error).message);
-  }
+  for (const failure of runAllHooks(kind, hooks, state)) warn(failure.message);
 }

@@ -1,5 +1,7 @@
 // Running one OCI hook: the program at `path` with `args` and `env`, the
-// container state JSON on its stdin, killed after `timeout` seconds.
+// container state JSON on its stdin, killed after `timeout` seconds. The hook
+// leads a process group of its own, so a timeout kills what it forked too (a
+// shell script's `sleep`), not only the hook.
 // Synchronous, built on forkChild + execve, so the container's init (which
 // has no event loop) can run hooks the same way the runtime does. The hook's
 // stdout and stderr go to an in-memory file (the init may have no writable
@@ -9,9 +11,8 @@ import { fstatSync, readSync } from 'node:fs';
 import type { Hook } from '../spec/types';
 import { forkChild } from '../linux/fork';
 import { closeFd, dupTo, makeMemoryFile, makePipe, writeFd } from '../linux/fd';
-import { execProgram, exitNow, waitPid, WNOHANG, type WaitResult } from '../linux/proc';
+import { execProgram, exitNow, newProcessGroup, resetSignals, waitPid, WNOHANG, type WaitResult } from '../linux/proc';
 import { sendSignal } from '../linux/signals';
-import { resetSignals } from '../linux/proc';
 import { closeFrom } from '../linux/fd';
 import { sleepMs } from '../linux/sleep';
 
@@ -24,9 +25,26 @@ export class HookError extends Error {
   }
 }
 
-/** Runs every hook of one kind in order; the first failure throws HookError. */
+/** Runs every hook of one kind in order; the first failure throws HookError (the create-time kinds). */
 export function runHooks(kind: HookKind, hooks: Hook[] | undefined, state: object): void {
   (hooks ?? []).forEach((hook, index) => runHook(kind, index, hook, JSON.stringify(state)));
+}
+
+/**
+ * Runs every hook of one kind in order whatever each one does, and returns
+ * the failures: poststart and poststop, whose failures the spec makes
+ * warnings that stop neither the remaining hooks nor the lifecycle.
+ */
+export function runAllHooks(kind: HookKind, hooks: Hook[] | undefined, state: object): Error[] {
+  const failures: Error[] = [];
+  (hooks ?? []).forEach((hook, index) => {
+    try {
+      runHook(kind, index, hook, JSON.stringify(state));
+    } catch (err) {
+      failures.push(err instanceof HookError ? err : new HookError(kind, index, hook, (err as Error).message));
+    }
+  });
+  return failures;
 }
 
 function runHook(kind: HookKind, index: number, hook: Hook, stateJson: string): void {
@@ -37,6 +55,7 @@ function runHook(kind: HookKind, index: number, hook: Hook, stateJson: string): 
   try {
     const pid = forkChild();
     if (pid === 0) execHook(hook, stdin.read, outFd);
+    ownGroupFromParent(pid);
     closeFd(stdin.read);
     try {
       writeFd(stdin.write, stateJson);
@@ -61,6 +80,7 @@ function execHook(hook: Hook, stdinFd: number, outFd: number): never {
     dupTo(outFd, 1);
     dupTo(outFd, 2);
     closeFrom(3);
+    newProcessGroup();
     resetSignals();
     execProgram(hook.path, hook.args ?? [hook.path], hook.env ?? []);
   } catch {
@@ -75,12 +95,34 @@ function waitWithTimeout(pid: number, timeoutSeconds: number | undefined): WaitR
     const result = waitPid(pid, WNOHANG);
     if (result) return result;
     if (Date.now() >= deadline) {
-      sendSignal(pid, 9);
+      killGroup(pid);
       waitPid(pid);
       return 'timeout';
     }
     sleepMs(delay);
   }
+}
+
+/**
+ * The parent sets the hook's group too (both sides do, so the group exists
+ * whichever runs first); it fails harmlessly once the hook has exec'd.
+ */
+function ownGroupFromParent(pid: number): void {
+  try {
+    newProcessGroup(pid);
+  } catch {
+    // EACCES after the exec: the child made its group itself
+  }
+}
+
+/** SIGKILL to the hook's process group (everything it forked that stayed there), or to the hook alone. */
+function killGroup(pid: number): void {
+  try {
+    if (sendSignal(-pid, 9)) return;
+  } catch {
+    // no such group (EPERM in odd cases): fall back to the hook itself
+  }
+  sendSignal(pid, 9);
 }
 
 function readWhole(fd: number): string {

@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { ConsoleSize, Process } from '../spec/types';
+import type { CgroupState } from '../cgroups/types';
 import { loadConfig } from '../spec/load';
 import { UserError } from '../errors';
 import { isOpen } from '../linux/fd';
@@ -17,6 +18,7 @@ import { openContainerCgroup } from '../cgroups/manager';
 import { cpusetCpusOf } from '../cgroups/cpuset';
 import { setCpuAffinity } from '../linux/sched';
 import { parseCpuList } from '../linux/kernel-list';
+import { execCgroupDirs, hasSubCgroups, type SubCgroupPaths } from '../cgroups/sub-cgroup';
 import { processFromFile, processFromFlags, type ExecOverrides } from '../process/exec/process-args';
 import { execSeccompOwner, makeExecPlan, type ExecPlan } from '../process/plan/exec-plan';
 import { spawnExecProcess } from '../process/exec/spawn';
@@ -39,6 +41,8 @@ export interface ExecOptions extends ExecOverrides {
   consoleSocket?: string;
   preserveFds: number;
   ignorePaused: boolean;
+  /** exec --cgroup: sub-cgroups of the container's cgroup to join instead of its top. */
+  subCgroups?: SubCgroupPaths;
 }
 
 /** Returns the exit code for the caller to exit with. */
@@ -89,6 +93,7 @@ function planExec(opts: ExecOptions): ExecPlan {
   if (status === 'paused' && !opts.ignorePaused) throw new UserError('cannot exec in a paused container (use --ignore-paused to override)');
   checkPreservedFds(opts.preserveFds);
   const record = container.record;
+  checkSubCgroups(record.cgroup, opts.subCgroups);
   const spec = loadConfig(record.bundle);
   const proc = execProcess(opts, spec.process, () => processFromFile(resolve(opts.processFile as string), spec, record.bundle));
   const target = { id: record.id, bundle: record.bundle, initPid: record.pid, initStartTime: record.initStartTime, status, cgroup: record.cgroup, intelRdt: record.intelRdt };
@@ -108,7 +113,7 @@ function startProcess(plan: ExecPlan, opts: ExecOptions, reap: boolean, relayFd?
         // Only the log can show it: a v1 cpuset move resets the affinity at once.
         logDebug(`exec: CPU affinity ${affinity.initial.join(',')} before joining the container's cgroup`);
       }
-      cgroup?.placeExec(pid, plan.initPid);
+      cgroup?.placeExec(pid, plan.initPid, opts.subCgroups);
       if (rdt) joinIntelRdt(rdt.state, pid, rdt.tree);
       if (affinity) applyFinalCpuAffinity(pid, affinity.final);
     };
@@ -149,6 +154,13 @@ function ownTerminalSize(): ConsoleSize | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Before anything is forked: the sub-cgroups asked for are inside the container's cgroup, and exist. */
+function checkSubCgroups(cgroup: CgroupState | undefined, sub: SubCgroupPaths | undefined): void {
+  if (!hasSubCgroups(sub)) return;
+  if (!cgroup) throw new UserError('--cgroup: the container has no cgroup of its own to take a sub-cgroup of');
+  execCgroupDirs(cgroup, sub);
 }
 
 /**

@@ -2,9 +2,9 @@
 // with one lock per id (proper-lockfile) so that commands on the same id run
 // one at a time while commands on different ids run in parallel.
 import type { IntelRdtState } from '../resctrl/group';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../errors';
+import { UserError, syscallErrorOn } from '../errors';
 import { validateId } from './ids';
 import { stateRootHint } from './rootless';
 import type { CgroupState } from '../cgroups/types';
@@ -37,6 +37,23 @@ export interface ContainerRecord {
 
 /** The exec fifo's name in a container's state directory. */
 export const EXEC_FIFO_NAME = 'exec.fifo';
+
+/**
+ * A state root that is there must be a directory: a regular file (or a path
+ * through one) would make `list` print nothing and `create` say EEXIST.
+ * One that is not there yet is fine (create makes it).
+ */
+export function checkStateRoot(root: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new UserError(`state root ${root}: stat: ${code ?? (err as Error).message}`);
+  }
+  if (!isDir) throw new UserError(`state root ${root}: not a directory`);
+}
 
 /** Makes the state root (0711: the containers' roots may need to reach their exec fifos). */
 export function ensureStateRoot(root: string): void {
@@ -84,9 +101,7 @@ export class StateStore {
 
   write(record: ContainerRecord): void {
     const dir = this.dir(record.id);
-    const tmp = join(dir, `.state.json.${process.pid}`);
-    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-    renameSync(tmp, join(dir, 'state.json'));
+    replaceFile(join(dir, `.state.json.${process.pid}`), join(dir, 'state.json'), JSON.stringify(record), 0o600);
   }
 
   remove(id: string): void {
@@ -107,7 +122,19 @@ export class StateStore {
 
 /** Writes `content` to `path` through a temporary file and a rename. */
 export function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
+  replaceFile(`${path}.tmp-${process.pid}`, path, content, 0o644);
+}
+
+/**
+ * `content` into `tmp`, renamed to `path`. A failure (ENOSPC on a full
+ * state root, say) names the file it was for and leaves no temporary file.
+ */
+function replaceFile(tmp: string, path: string, content: string, mode: number): void {
+  try {
+    writeFileSync(tmp, content, { mode });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw syscallErrorOn(err, path);
+  }
 }

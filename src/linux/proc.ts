@@ -11,6 +11,7 @@ const c = {
   geteuid: libc.func('uint32_t geteuid()'),
   getegid: libc.func('uint32_t getegid()'),
   setsid: libc.func('int setsid()'),
+  setpgid: libc.func('int setpgid(int pid, int pgid)'),
   setresuid: libc.func('int setresuid(uint32_t r, uint32_t e, uint32_t s)'),
   setresgid: libc.func('int setresgid(uint32_t r, uint32_t e, uint32_t s)'),
   setgroups: libc.func('int setgroups(size_t size, const uint32_t *list)'),
@@ -76,6 +77,11 @@ export function effectiveUid(): number {
 
 export function effectiveGid(): number {
   return c.getegid() as number;
+}
+
+/** setpgid(2): makes `pid` (0: this process) the leader of a process group of its own. */
+export function newProcessGroup(pid = 0): void {
+  check(c.setpgid(pid, 0) as number, 'setpgid', `pid ${pid}`);
 }
 
 export function newSession(): void {

@@ -1,6 +1,7 @@
 // Where tsrun's own messages go. With --log they are appended to that file
 // (text, or JSON lines {"level","msg","time"} that containerd and podman
-// parse); errors are also printed once to stderr. Nothing else is printed.
+// parse); errors, and the warnings a user must see, are also printed once to
+// stderr. Nothing else is printed.
 import { appendFileSync } from 'node:fs';
 
 export type LogFormat = 'text' | 'json';
@@ -35,6 +36,15 @@ export function logDebug(msg: string): void {
 
 export function logWarning(msg: string): void {
   record('warning', msg);
+}
+
+/**
+ * A warning the user must see (a failed poststart or poststop hook): recorded
+ * in the log and printed to stderr as one line, with runc's "warning" word.
+ */
+export function warn(msg: string): void {
+  record('warning', msg);
+  process.stderr.write(`tsrun: warning: ${msg}\n`);
 }
 
 /** Records the error and prints it to stderr as one line. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session, waitFor } from '../helpers/session';
-import { tempDir } from '../helpers/harness';
+import { liveProcessesMentioning, tempDir } from '../helpers/harness';
 import type { Hook, Spec } from '../../src/spec/types';
 
 interface HookRecord {
@@ -132,7 +132,7 @@ describe('hooks', function () {
     assert.equal(readFileSync(join(dir, 'env'), 'utf8'), 'arg0 bar\n');
   });
 
-  it('only warns when poststart or poststop fail: the lifecycle goes on', () => {
+  it('only warns when poststart or poststop fail, on stderr and in the log: the lifecycle goes on', () => {
     const logFile = join(dir, 'tsrun.log');
     const b = s.bundle(['true'], (spec: Spec) => {
       spec.hooks = {
@@ -141,12 +141,77 @@ describe('hooks', function () {
       };
     });
     const id = s.id('hkpost');
-    const out = s.exec(['run', '--bundle', b.dir, id], { globals: ['--log', logFile, '--log-format', 'json'] });
+    const out = s.exec(['run', '--bundle', b.dir, id], { globals: ['--root', s.root, '--log', logFile, '--log-format', 'json'] });
     assert.equal(out.status, 0, out.stderr);
-    assert.equal(out.stderr, '');
+    assert.deepEqual(out.stderr.trim().split('\n'), [
+      'tsrun: warning: poststart hook #0 (/bin/false) failed: exit status 1',
+      'tsrun: warning: poststop hook #0 (/bin/false) failed: exit status 1',
+    ]);
     const warnings = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(warnings.some((w) => w.level === 'warning' && /poststart hook #0 \(\/bin\/false\) failed/.test(w.msg)));
     assert.ok(warnings.some((w) => w.level === 'warning' && /poststop hook #0 \(\/bin\/false\) failed/.test(w.msg)));
+    assert.deepEqual(s.leftovers(b, id), []);
+  });
+
+  it('runs the remaining poststart hooks after one fails, warns naming it, and the container runs', async () => {
+    const b = s.bundle(['sleep', '60'], (spec: Spec) => {
+      spec.hooks = { poststart: [{ path: '/bin/sh', args: ['sh', '-c', 'echo nope >&2; exit 1'] }, ...hook('poststart')] };
+    });
+    const id = s.id('hkps');
+    s.create(id, b);
+    const out = s.exec(['start', id]);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stderr, 'tsrun: warning: poststart hook #0 (/bin/sh) failed: exit status 1: nope\n');
+    assert.deepEqual(records().map((r) => r.kind), ['poststart'], 'the second poststart hook ran');
+    assert.equal(s.state(id).status, 'running');
+    s.ok(['delete', '--force', id]);
+    assert.deepEqual(s.leftovers(b, id), []);
+  });
+
+  it('runs the remaining poststop hooks after one fails, warns naming it, and delete succeeds', async () => {
+    const b = s.bundle(['true'], (spec: Spec) => {
+      spec.hooks = { poststop: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 1'] }, ...hook('poststop')] };
+    });
+    const id = s.id('hkpd');
+    s.create(id, b);
+    s.ok(['start', id]);
+    assert.ok(await waitFor(() => s.state(id).status === 'stopped'));
+    const out = s.exec(['delete', id]);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stderr, 'tsrun: warning: poststop hook #0 (/bin/sh) failed: exit status 1\n');
+    assert.deepEqual(records().map((r) => r.kind), ['poststop'], 'the second poststop hook ran');
+    assert.equal(records()[0].state.status, 'stopped');
+    assert.deepEqual(s.leftovers(b, id), []);
+  });
+
+  it('kills the process group of a hook past its timeout: nothing it forked is left', async () => {
+    // A sleep whose length is unique to this test names it in the process table.
+    const marker = `9${process.pid}1`;
+    const b = s.bundle(['true'], (spec: Spec) => {
+      // The shell forks a sleep (not exec'd: `; true` keeps the shell) that only a group kill reaches.
+      spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `sleep ${marker}; true`], timeout: 1 }] };
+    });
+    const id = s.id('hkgrp');
+    const out = s.exec(['create', '--bundle', b.dir, id]);
+    assert.equal(out.status, 1);
+    assert.equal(out.stderr, `tsrun: createRuntime hook #0 (/bin/sh) failed: timed out after 1 s\n`);
+    assert.ok(await waitFor(() => liveProcessesMentioning(marker).length === 0), `left: ${liveProcessesMentioning(marker).join(' ')}`);
+    assert.deepEqual(s.leftovers(b, id), []);
+  });
+
+  it('a poststart hook past its timeout is killed and reported as a warning; start succeeds', async () => {
+    const marker = `9${process.pid}2`;
+    const b = s.bundle(['sleep', '60'], (spec: Spec) => {
+      spec.hooks = { poststart: [{ path: '/bin/sh', args: ['sh', '-c', `sleep ${marker}; true`], timeout: 1 }, ...hook('poststart')] };
+    });
+    const id = s.id('hkpst');
+    s.create(id, b);
+    const out = s.exec(['start', id]);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stderr, 'tsrun: warning: poststart hook #0 (/bin/sh) failed: timed out after 1 s\n');
+    assert.deepEqual(records().map((r) => r.kind), ['poststart']);
+    assert.ok(await waitFor(() => liveProcessesMentioning(marker).length === 0));
+    s.ok(['delete', '--force', id]);
     assert.deepEqual(s.leftovers(b, id), []);
   });
 });

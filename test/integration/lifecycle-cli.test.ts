@@ -1,10 +1,10 @@
 // list, spec, id validation and the global flags, through the built bin/tsrun.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session, nonEmptyLines } from '../helpers/session';
-import { TSRUN, tempDir } from '../helpers/harness';
+import { TSRUN, mountsUnder, tempDir } from '../helpers/harness';
 import { defaultSpec } from '../../src/spec/default-spec';
 
 describe('lifecycle: list', function () {
@@ -204,7 +204,6 @@ describe('lifecycle: global flags', function () {
       ['--bogus=1', 'list'],
       ['list', '--bogus'],
       ['--log-format', 'xml', 'list'],
-      ['frobnicate'],
       ['kill', '--bogus', 'x'],
     ]) {
       const r = s.exec(args, { globals: ['--root', s.root] });
@@ -214,11 +213,146 @@ describe('lifecycle: global flags', function () {
     }
   });
 
+  it('an unknown verb exits 3 with runc\'s words', () => {
+    const r = s.exec(['frobnicate'], { globals: ['--root', s.root] });
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stderr, "tsrun: No help topic for 'frobnicate'\n");
+    assert.equal(r.stdout, '');
+    assert.deepEqual(s.rootEntries(), []);
+  });
+
   it('a wrong number of arguments is an error', () => {
     for (const args of [['state'], ['state', 'a', 'b'], ['kill'], ['delete'], ['create'], ['start']]) {
       const r = s.exec(args);
       assert.equal(r.status, 1, args.join(' '));
       assert.equal(nonEmptyLines(r.stderr).length, 1, `${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+});
+
+describe('lifecycle: CLI edges', function () {
+  this.timeout(60000);
+  let s: Session;
+  beforeEach(() => {
+    s = new Session();
+  });
+  afterEach(() => s.cleanup());
+
+  /** Runs tsrun with its stdout a pipe whose reader reads `lines` lines (0: none) and goes away. */
+  function withReaderGone(args: string[], lines: number): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; read: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(TSRUN, ['--root', s.root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let read = '';
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closeReader = (): void => {
+        child.stdout.removeAllListeners('data');
+        child.stdout.destroy();
+      };
+      if (lines === 0) closeReader();
+      else
+        child.stdout.on('data', (d: Buffer) => {
+          read += d.toString();
+          if (read.split('\n').length > lines) closeReader();
+        });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+      child.on('error', reject);
+      child.on('exit', (status, signal) => {
+        clearTimeout(timer);
+        resolve({ status, signal, stderr, read });
+      });
+    });
+  }
+
+  it('events, list, state and ps end quietly when the reader of their output goes away', async () => {
+    const id = s.id('pipe');
+    s.create(id, s.bundle(['sleep', '100']));
+    s.ok(['start', id]);
+    const events = await withReaderGone(['events', '--interval', '100ms', id], 1);
+    assert.match(events.read, /^\{"type":"stats"/);
+    assert.deepEqual([events.status, events.stderr], [141, ''], 'events: like a process killed by SIGPIPE, no stack trace');
+    for (const args of [['list'], ['list', '--format', 'json'], ['state', id], ['ps', '--format', 'json', id], ['ps', id]]) {
+      const r = await withReaderGone(args, 0);
+      assert.deepEqual([r.status, r.stderr], [141, ''], args.join(' '));
+    }
+    assert.equal(s.state(id).status, 'running');
+  });
+
+  it('--root naming a regular file fails every verb with one line and changes nothing', () => {
+    const file = join(tempDir('tsrun-rootfile-'), 'root');
+    writeFileSync(file, 'not a directory');
+    const bundle = s.bundle(['true']);
+    const id = s.id('rf');
+    try {
+      for (const args of [
+        ['list'],
+        ['state', id],
+        ['create', '--bundle', bundle.dir, id],
+        ['run', '--bundle', bundle.dir, id],
+        ['start', id],
+        ['kill', id, 'KILL'],
+        ['delete', id],
+        ['delete', '--force', id],
+        ['ps', id],
+        ['events', '--stats', id],
+        ['pause', id],
+        ['resume', id],
+        ['exec', id, 'true'],
+        ['update', '--pids-limit', '10', id],
+      ]) {
+        for (const root of [file, join(file, 'below')]) {
+          const r = s.exec(args, { globals: ['--root', root] });
+          assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
+          assert.deepEqual(nonEmptyLines(r.stderr), [root === file ? `tsrun: state root ${file}: not a directory` : `tsrun: state root ${root}: stat: ENOTDIR`], args[0]);
+          assert.equal(r.stdout, '', args[0]);
+        }
+      }
+      assert.equal(readFileSync(file, 'utf8'), 'not a directory');
+      assert.deepEqual(s.leftovers(bundle, id), []);
+    } finally {
+      rmSync(join(file, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('an id too long for a file name is refused at once, by every verb; the longest one works', () => {
+    const bundle = s.bundle(['true']);
+    const long = 'x'.repeat(300);
+    for (const args of [['create', '--bundle', bundle.dir, long], ['run', '--bundle', bundle.dir, long], ['state', long], ['delete', long], ['kill', long]]) {
+      const started = Date.now();
+      const r = s.exec(args);
+      assert.equal(r.status, 1, r.stderr);
+      assert.deepEqual(nonEmptyLines(r.stderr), [`tsrun: container id too long: 300 characters, at most 250 (${'x'.repeat(20)}...)`], args[0]);
+      assert.ok(Date.now() - started < 5000, `${args[0]} took ${Date.now() - started} ms`);
+    }
+    assert.deepEqual(s.rootEntries(), []);
+    // 250 characters: the lock file <id>.lock is 255, the longest file name.
+    const longest = `${s.id('max')}-`.padEnd(250, 'y');
+    s.create(longest, bundle);
+    assert.equal(s.state(longest).status, 'created');
+    s.ok(['delete', '--force', longest]);
+    assert.deepEqual(s.leftovers(bundle, longest), []);
+  });
+
+  it('a full state root: create names the file it could not write (ENOSPC) and leaves nothing', () => {
+    const bundle = s.bundle(['true']);
+    const id = s.id('nospc');
+    const mnt = tempDir('tsrun-nospc-');
+    try {
+      // A tmpfs in a mount namespace of its own, gone with it; filled before create.
+      const script = [
+        `mount -t tmpfs -o size=64k tmpfs ${mnt}`,
+        `mkdir ${mnt}/root`,
+        `dd if=/dev/zero of=${mnt}/fill bs=4k 2>/dev/null`,
+        `${TSRUN} --root ${mnt}/root create --bundle ${bundle.dir} ${id}`,
+        'echo "status $?" >&2',
+        `echo "left: $(ls -A ${mnt}/root)" >&2`,
+      ].join('; ');
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', timeout: 30000 });
+      assert.deepEqual(nonEmptyLines(r.stderr), [`tsrun: write(${mnt}/root/${id}/state.json): ENOSPC`, 'status 1', 'left: '], r.stderr);
+      assert.deepEqual(s.leftovers(bundle, id), []);
+      assert.deepEqual(mountsUnder(mnt), []);
+    } finally {
+      rmSync(mnt, { recursive: true, force: true });
     }
   });
 });

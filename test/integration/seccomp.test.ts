@@ -81,6 +81,34 @@ describe('seccomp', function () {
         assert.equal(eperm.out, 'denied\ntouched\n');
       });
 
+      it('a profile denying getcwd breaks neither run nor exec of a program that never calls it (the cwd is checked before)', () => {
+        const denyGetcwd = allowBut({ names: ['getcwd'], action: 'SCMP_ACT_ERRNO' });
+        const once = s.bundle(['true'], (spec) => {
+          spec.process!.noNewPrivileges = nnp;
+          spec.process!.cwd = '/tmp';
+          spec.linux!.seccomp = denyGetcwd;
+        });
+        const ran = s.exec(['run', '--bundle', once.dir, s.id('sc')]);
+        assert.equal(ran.status, 0, ran.stderr);
+        assert.equal(ran.stderr, '');
+        // The filter is really there: the shell's pwd -P asks getcwd, is refused, and prints no path.
+        const pwd = run('pwd -P', denyGetcwd, nnp);
+        assert.doesNotMatch(pwd.out, /\//, pwd.err);
+        assert.equal(run('pwd -P', allowBut(), nnp).out, '/\n');
+        const long = s.bundle(['sleep', '60'], (spec) => {
+          spec.process!.noNewPrivileges = nnp;
+          spec.linux!.seccomp = denyGetcwd;
+        });
+        const id = s.id('sc');
+        s.create(id, long);
+        s.ok(['start', id]);
+        const exec = s.exec(['exec', '--cwd', '/tmp', id, 'true']);
+        assert.equal(exec.status, 0, exec.stderr);
+        assert.equal(exec.stderr, '');
+        s.ok(['delete', '--force', id]);
+        assertNothingLeft(long.dir);
+      });
+
       it('kills the process with SCMP_ACT_KILL_PROCESS (SIGSYS, exit 159)', () => {
         const r = run('exec mkdir /tmp/x', allowBut(mkdirs('SCMP_ACT_KILL_PROCESS')), nnp);
         assert.equal(r.status, SIGSYS_EXIT, r.err);

@@ -13,10 +13,11 @@ const PROCESS_STEP_NAMES = [
   'personality, I/O priority, scheduler',
   'memory policy',
   'rlimits',
+  'cwd',
   'seccomp without no_new_privs',
   'user and capabilities',
   'no new privileges',
-  'cwd',
+  'cwd as the user',
   'find program',
   'LSM labels',
 ];

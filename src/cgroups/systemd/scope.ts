@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { LinuxResources, Spec } from '../../spec/types';
 import type { CgroupManager, CgroupState, ContainerCgroup, SystemdScopeState } from '../types';
+import type { SubCgroupPaths } from '../sub-cgroup';
 import { UserError } from '../../errors';
 import { hostCgroupLayout, ownCgroups, parseProcCgroup } from '../detect';
 import { resolveCgroupDirs } from '../paths';
@@ -77,8 +78,13 @@ export class SystemdScope implements ContainerCgroup {
     cgroup.setResources(resources, { skipDevices: user });
   }
 
-  placeExec(pid: number, initPid: number): void {
-    this.cgroupfs.placeExec(pid, initPid);
+  /**
+   * Through the files, sub-cgroups too: a sub-cgroup of the scope is below
+   * the unit's cgroup, where systemd still counts the process as the unit's
+   * (runc asks systemd to attach it to the unit's sub-cgroup, same result).
+   */
+  placeExec(pid: number, initPid: number, sub?: SubCgroupPaths): void {
+    this.cgroupfs.placeExec(pid, initPid, sub);
   }
 
   /** The unit's properties first, so that systemd's idea of the unit stays ours, then the files. */

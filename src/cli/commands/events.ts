@@ -1,3 +1,4 @@
+import { print } from '../output';
 import type { CommandSpec } from '../command';
 import { UserError } from '../../errors';
 
@@ -14,7 +15,7 @@ export const eventsCommand: CommandSpec = {
     const ops = await import('../../lifecycle/cgroup-ops');
     const id = args._[0];
     if (args.stats) {
-      process.stdout.write(JSON.stringify(ops.containerStats(globals.root, id)) + '\n');
+      print(JSON.stringify(ops.containerStats(globals.root, id)) + '\n');
       return;
     }
     const intervalMs = parseDuration(String(args.interval));
@@ -27,9 +28,9 @@ export const eventsCommand: CommandSpec = {
         return; // the container stopped or was deleted: the stream ends
       }
       const now = ops.oomKillCount(globals.root, id);
-      if (now > ooms) process.stdout.write(JSON.stringify({ type: 'oom', id }) + '\n');
+      if (now > ooms) print(JSON.stringify({ type: 'oom', id }) + '\n');
       ooms = now;
-      process.stdout.write(JSON.stringify(stats) + '\n');
+      print(JSON.stringify(stats) + '\n');
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   },

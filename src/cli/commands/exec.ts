@@ -1,5 +1,7 @@
 import type { CommandSpec, ParsedArgs, GlobalOptions } from '../command';
 import type { ExecOptions } from '../../lifecycle/exec';
+import type { SubCgroupPaths } from '../../cgroups/sub-cgroup';
+import { UserError } from '../../errors';
 
 export const execCommand: CommandSpec = {
   name: 'exec',
@@ -24,6 +26,11 @@ export const execCommand: CommandSpec = {
     apparmor: { type: 'string', describe: 'AppArmor profile for the process' },
     'process-label': { type: 'string', describe: 'SELinux label for the process' },
     'ignore-paused': { type: 'boolean', describe: 'allow exec in a paused container' },
+    cgroup: {
+      type: 'string',
+      multiple: true,
+      describe: 'run the process in an existing sub-cgroup of the container\'s: PATH, or on cgroup v1 CONTROLLER[,CONTROLLER...]:PATH (may be repeated)',
+    },
   },
   async run(args, globals) {
     const { execInContainer } = await import('../../lifecycle/exec');
@@ -57,5 +64,29 @@ function execOptionsFrom(args: ParsedArgs, globals: GlobalOptions): ExecOptions 
     apparmor: args.apparmor as string | undefined,
     processLabel: args.processLabel as string | undefined,
     ignorePaused: Boolean(args.ignorePaused),
+    subCgroups: parseSubCgroups(list(args.cgroup)),
   };
+}
+
+/**
+ * --cgroup values, runc's syntax: one PATH for every controller (and v2),
+ * or any number of CONTROLLER[,CONTROLLER...]:PATH, each controller once.
+ */
+export function parseSubCgroups(values: string[]): SubCgroupPaths | undefined {
+  if (values.length === 0) return undefined;
+  const paths: SubCgroupPaths = {};
+  for (const value of values) {
+    const colon = value.indexOf(':');
+    if (colon < 0) {
+      if (values.length !== 1) throw new UserError(`invalid --cgroup argument: ${value} (missing <controller>: prefix; a path alone must be the only --cgroup)`);
+      paths[''] = value;
+      continue;
+    }
+    for (const controller of value.slice(0, colon).split(',')) {
+      if (controller === '') throw new UserError(`invalid --cgroup argument: ${value} (empty <controller> prefix)`);
+      if (controller in paths) throw new UserError(`invalid --cgroup argument(s): controller ${controller} specified multiple times`);
+      paths[controller] = value.slice(colon + 1);
+    }
+  }
+  return paths;
 }

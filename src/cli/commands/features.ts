@@ -1,3 +1,4 @@
+import { print } from '../output';
 import type { CommandSpec } from '../command';
 
 export const featuresCommand: CommandSpec = {
@@ -9,6 +10,6 @@ export const featuresCommand: CommandSpec = {
   options: {},
   async run() {
     const { runtimeFeatures } = await import('../../lifecycle/features');
-    process.stdout.write(JSON.stringify(runtimeFeatures(), null, 2) + '\n');
+    print(JSON.stringify(runtimeFeatures(), null, 2) + '\n');
   },
 };

@@ -1,3 +1,4 @@
+import { print } from '../output';
 import type { CommandSpec } from '../command';
 import type { OciState } from '../../lifecycle/container';
 
@@ -13,9 +14,9 @@ export const listCommand: CommandSpec = {
   async run(args, globals) {
     const { listContainers } = await import('../../lifecycle/list');
     const states = listContainers(globals.root);
-    if (args.quiet) process.stdout.write(states.map((s) => s.id + '\n').join(''));
-    else if (args.format === 'json') process.stdout.write(JSON.stringify(states) + '\n');
-    else process.stdout.write(formatTable(states));
+    if (args.quiet) print(states.map((s) => s.id + '\n').join(''));
+    else if (args.format === 'json') print(JSON.stringify(states) + '\n');
+    else print(formatTable(states));
   },
 };
 

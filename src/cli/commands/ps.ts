@@ -1,3 +1,4 @@
+import { print } from '../output';
 import { execFileSync } from 'node:child_process';
 import type { CommandSpec } from '../command';
 
@@ -16,10 +17,10 @@ export const psCommand: CommandSpec = {
     const { containerPids } = await import('../../lifecycle/cgroup-ops');
     const pids = containerPids(globals.root, args._[0]);
     if (args.format === 'json') {
-      process.stdout.write(JSON.stringify(pids) + '\n');
+      print(JSON.stringify(pids) + '\n');
       return;
     }
-    process.stdout.write(filterPsTable(execFileSync('ps', args._.length > 1 ? args._.slice(1) : ['-ef'], { encoding: 'utf8' }), pids));
+    print(filterPsTable(execFileSync('ps', args._.length > 1 ? args._.slice(1) : ['-ef'], { encoding: 'utf8' }), pids));
   },
 };
 

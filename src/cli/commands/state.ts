@@ -1,3 +1,4 @@
+import { print } from '../output';
 import type { CommandSpec } from '../command';
 
 export const stateCommand: CommandSpec = {
@@ -8,6 +9,6 @@ export const stateCommand: CommandSpec = {
   options: {},
   async run(args, globals) {
     const { containerState } = await import('../../lifecycle/list');
-    process.stdout.write(JSON.stringify(containerState(globals.root, args._[0]), null, 2) + '\n');
+    print(JSON.stringify(containerState(globals.root, args._[0]), null, 2) + '\n');
   },
 };

@@ -64,6 +64,29 @@ function isExecutableFile(path: string): boolean {
  */
 export function enterWorkingDir(cwd: string, fieldError: (detail: string) => Error): void {
   changeDir(cwd);
+  checkWorkingDir(cwd, fieldError);
+}
+
+/**
+ * enterWorkingDir as the runtime's root, before the user switch and the
+ * seccomp filter (a profile may deny getcwd to the program, and the check
+ * must not depend on it). Returns false when root may not enter it (EACCES,
+ * EPERM: a directory only the container's user can reach, root squashed by
+ * NFS or unmapped owners): the caller tries again as the user, as runc does.
+ */
+export function enterWorkingDirAsRoot(cwd: string, fieldError: (detail: string) => Error): boolean {
+  try {
+    changeDir(cwd);
+  } catch (err) {
+    const errno = (err as { errnoName?: string }).errnoName;
+    if (errno === 'EACCES' || errno === 'EPERM') return false;
+    throw err;
+  }
+  checkWorkingDir(cwd, fieldError);
+  return true;
+}
+
+function checkWorkingDir(cwd: string, fieldError: (detail: string) => Error): void {
   let path: string | undefined;
   try {
     path = currentDir();

@@ -9,7 +9,7 @@ import { setMemoryPolicy } from '../../linux/numa';
 import { StepFailure } from '../channel/reports';
 import { processFieldError, type ProcessPlan } from '../plan/process-plan';
 import type { MemoryPolicyPlan } from '../plan/memory-policy';
-import { cleanProcessForExec, enterWorkingDir, lookPath, withHome } from './program';
+import { cleanProcessForExec, enterWorkingDir, enterWorkingDirAsRoot, lookPath, withHome } from './program';
 import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
 import { loadSeccompEarly, loadSeccompLate, seccompFdsToKeep, type SeccompAgentView } from './seccomp-load';
 
@@ -33,6 +33,8 @@ export interface ProcessSetup {
   agent: SeccompAgentView;
   program: string;
   env: string[];
+  /** The cwd step could not enter the cwd as root: the user enters it after the switch. */
+  cwdAsUser: boolean;
 }
 
 export const PROCESS_STEPS: ReadonlyArray<Step<ProcessSetup, void>> = [
@@ -40,11 +42,13 @@ export const PROCESS_STEPS: ReadonlyArray<Step<ProcessSetup, void>> = [
   // After the attributes, before the user switch (runc's order); the policy stays across execve.
   ['memory policy', (s) => applyMemoryPolicy(s.process.memoryPolicy)],
   ['rlimits', (s) => applyRlimits(s.process.rlimits)],
+  // Before any seccomp filter: the check calls getcwd, which a profile may deny the program.
+  ['cwd', (s) => (s.cwdAsUser = !enterWorkingDirAsRoot(cwdOf(s), cwdError(s)))],
   // Without no_new_privs loading needs CAP_SYS_ADMIN: before the drop (runc's order).
   ['seccomp without no_new_privs', (s) => loadSeccompEarly(s)],
   ['user and capabilities', (s) => switchUserKeepingCapabilities(s.process.config.user, s.process.capabilities, s.process.lastCap)],
   ['no new privileges', (s) => s.process.config.noNewPrivileges && prctlSet(PR_SET_NO_NEW_PRIVS, 1, 'PR_SET_NO_NEW_PRIVS')],
-  ['cwd', (s) => enterWorkingDir(s.process.config.cwd ?? '/', (detail) => processFieldError(s.process.origin, 'cwd', detail))],
+  ['cwd as the user', (s) => s.cwdAsUser && enterWorkingDir(cwdOf(s), cwdError(s))],
   ['find program', (s) => findProgram(s)],
   ['LSM labels', (s) => setExecLabels(s.process.config.apparmorProfile, s.process.config.selinuxLabel)],
 ];
@@ -55,7 +59,15 @@ export function processSteps<P, S extends { setup: ProcessSetup }>(): Array<Step
 }
 
 export function newProcessSetup(process: ProcessPlan, agent: SeccompAgentView): ProcessSetup {
-  return { process, agent, program: '', env: [] };
+  return { process, agent, program: '', env: [], cwdAsUser: false };
+}
+
+function cwdOf(s: ProcessSetup): string {
+  return s.process.config.cwd ?? '/';
+}
+
+function cwdError(s: ProcessSetup): (detail: string) => Error {
+  return (detail) => processFieldError(s.process.origin, 'cwd', detail);
 }
 
 function applyMemoryPolicy(policy: MemoryPolicyPlan | undefined): void {
