@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { fail, pointer, requireAbsolute, requireNonEmptyKeys, requireProperty } from './check-util';
 import { LINUX_RLIMITS } from './rlimits';
 import { checkLinux, hasNamespace } from './semantic-linux';
+import { checkMountOptions } from './semantic-mounts';
 import type { Hooks, Mount, Process, Spec } from './types';
 
 /** SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -prerelease and +build. */
@@ -85,6 +86,7 @@ function checkMount(spec: Spec, m: Mount, ptr: string): void {
       `"${m.options?.[idmapIndex]}" needs uidMappings and gidMappings on the mount or a user namespace`,
     );
   }
+  checkMountOptions(m, ptr);
 }
 
 function checkProcess(p: Process): void {
