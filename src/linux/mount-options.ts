@@ -216,10 +216,8 @@ class RecursiveAttrs {
   private set = 0;
   private clear = 0;
   private atime: AtimeMode | undefined;
-  private given = false;
 
   apply(option: string): void {
-    this.given = true;
     const atime = RECURSIVE_ATIME_OPTIONS[option];
     if (atime) {
       this.atime = atime(this.atime);
@@ -230,9 +228,9 @@ class RecursiveAttrs {
     this.clear = set ? this.clear & ~bit : this.clear | bit;
   }
 
+  /** undefined when the words asked for no change at all (rrelatime then rnorelatime). */
   attr(): MountAttr | undefined {
-    if (!this.given) return undefined;
-    if (this.atime === undefined) return { set: this.set, clear: this.clear };
+    if (this.atime === undefined) return this.set === 0 && this.clear === 0 ? undefined : { set: this.set, clear: this.clear };
     // Setting one atime value needs the whole field in attr_clr (mount_setattr(2)).
     return { set: this.set | ATIME_VALUE[this.atime], clear: this.clear | MOUNT_ATTR.ATIME_MASK };
   }
