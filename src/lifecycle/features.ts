@@ -6,13 +6,7 @@ import { OCI_VERSION } from '../spec/default-spec';
 import { SECCOMP_FEATURES } from '../process/plan/seccomp';
 import { hostLsms } from '../linux/lsm';
 import { hostCgroupLayout } from '../cgroups/detect';
-
-const MOUNT_OPTIONS = [
-  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap', 'lazytime', 'mand', 'noatime', 'nodev',
-  'nodiratime', 'noexec', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private',
-  'rbind', 'relatime', 'remount', 'ridmap', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw', 'shared', 'slave',
-  'strictatime', 'suid', 'symfollow', 'sync', 'unbindable',
-];
+import { knownMountOptions } from '../linux/mount-options';
 
 const SECCOMP_ARCHS = ['SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64'];
 
@@ -23,11 +17,11 @@ export function runtimeFeatures(): object {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
     hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
-    mountOptions: MOUNT_OPTIONS,
+    mountOptions: knownMountOptions(),
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities: Object.keys(CAPABILITIES),
-      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: true, rdma: true },
       seccomp: {
         enabled: true,
         actions: SECCOMP_FEATURES.actions(),

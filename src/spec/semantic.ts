@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { fail, pointer, requireAbsolute, requireNonEmptyKeys, requireProperty } from './check-util';
 import { LINUX_RLIMITS } from './rlimits';
 import { checkLinux, hasNamespace } from './semantic-linux';
+import { checkMountOptions } from './semantic-mounts';
 import type { Hooks, Mount, Process, Spec } from './types';
 
 /** SemVer 2.0.0: MAJOR.MINOR.PATCH, optional -prerelease and +build. */
@@ -96,6 +97,7 @@ function checkMount(spec: Spec, m: Mount, ptr: string): void {
     const what = idmapIndex >= 0 ? `"${m.options?.[idmapIndex]}"` : 'an id mapping';
     fail(idmapIndex >= 0 ? `${ptr}/options/${idmapIndex}` : `${ptr}/uidMappings`, `${what} is only supported on bind mounts (type "bind" or option "bind"/"rbind")`);
   }
+  checkMountOptions(m, ptr);
 }
 
 function checkProcess(p: Process): void {

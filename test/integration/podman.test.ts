@@ -320,6 +320,17 @@ maybe(`podman with tsrun as the runtime${missing ? ` (skipped: ${missing} is not
       await pm.assertClean([readFileSync(cidfile, 'utf8').trim()]);
     });
 
+    it('run --tmpfs /etc: the tmpfs starts with the image\'s files (podman asks for tmpcopyup)', async () => {
+      const cidfile = pm.cidfile();
+      const r = pm.run([
+        'run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, '--tmpfs', '/etc', IMAGE,
+        'sh', '-c', 'grep -c "^root:" /etc/passwd; echo x > /etc/new && echo wrote; grep " /etc " /proc/self/mountinfo | grep -c " - tmpfs "',
+      ]);
+      assert.equal(r.status, 0, describeResult(['podman run --tmpfs'], r));
+      assert.deepEqual(r.stdout.trim().split('\n'), ['1', 'wrote', '1']);
+      await pm.assertClean([readFileSync(cidfile, 'utf8').trim()]);
+    });
+
     it('run --device and --privileged (device modes carry file-type bits)', async () => {
       const cidfile = pm.cidfile();
       const r = pm.run(['run', '--rm', '--network=none', ...ulimits, '--cidfile', cidfile, '--device', '/dev/null:/dev/mynull', IMAGE, 'stat', '-c', '%A %t,%T', '/dev/mynull']);

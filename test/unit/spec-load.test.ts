@@ -232,6 +232,31 @@ const semanticCases: SemanticCase[] = [
     message: 'config.json: /mounts/2/uidMappings: an id mapping is only supported on bind mounts (type "bind" or option "bind"/"rbind")',
   },
   {
+    name: 'a word a bind mount would pass to the kernel as ignored data',
+    edit: (c) => (c.mounts![2]!.options = ['rbind', 'nosiud']),
+    message: 'config.json: /mounts/2/options/1: "nosiud" is not a mount flag, and a bind mount takes no filesystem options (the kernel would ignore it)',
+  },
+  {
+    name: 'an r-word with no recursive form',
+    edit: (c) => c.mounts![1]!.options!.push('rdirsync'),
+    message: 'config.json: /mounts/1/options/4: "rdirsync": "dirsync" has no recursive form (mount_setattr(2) cannot set it on a tree of mounts)',
+  },
+  {
+    name: 'tmpcopyup on a bind mount',
+    edit: (c) => (c.mounts![2]!.options = ['rbind', 'tmpcopyup']),
+    message: 'config.json: /mounts/2/options/1: "tmpcopyup" applies to tmpfs mounts only, not to a bind mount',
+  },
+  {
+    name: 'tmpcopyup on a proc mount',
+    edit: (c) => (c.mounts![0]!.options = ['nosuid', 'tmpcopyup']),
+    message: 'config.json: /mounts/0/options/1: "tmpcopyup" applies to tmpfs mounts only, not to type "proc"',
+  },
+  {
+    name: 'copy-symlink on a tmpfs',
+    edit: (c) => c.mounts![1]!.options!.unshift('copy-symlink'),
+    message: 'config.json: /mounts/1/options/0: "copy-symlink" applies to bind mounts only',
+  },
+  {
     name: 'empty process.args',
     edit: (c) => (c.process!.args = []),
     message: 'config.json: /process/args: must contain at least one entry',

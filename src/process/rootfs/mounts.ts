@@ -1,12 +1,14 @@
 // Mounting each config.json `mounts` entry inside the rootfs (run by the
 // container init, in its own mount namespace, before pivot_root).
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, isAbsolute, posix, resolve } from 'node:path';
 import type { Mount } from '../../spec/types';
 import { mountFs, currentMountFlags } from '../../linux/mount';
 import { BIND_REMOUNT_FLAGS, MS, parseMountOptions, type ParsedMountOptions } from '../../linux/mount-options';
+import { AT_RECURSIVE, MOUNT_ATTR, mountSetattr, type MountAttr } from '../../linux/mount-api';
 import { ConfigError, SyscallError, configError, onPath } from '../../errors';
-import { closeFd, openFd, O_CLOEXEC, O_NOFOLLOW, O_PATH } from '../../linux/fd';
+import { closeFd, openFd, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY } from '../../linux/fd';
+import { copyDirectoryContents } from './copy-tree';
 import { secureJoin } from './secure-join';
 import { moveMount, MOVE_MOUNT_T_SYMLINKS } from '../../linux/mount-api';
 import { checkProcMount } from '../plan/security';
@@ -46,11 +48,12 @@ export function mountEntry(entry: Mount, ctx: MountContext, index: number): void
 function mountEntryAt(entry: Mount, ctx: MountContext, index: number): void {
   const options = parseMountOptions(entry.options);
   const dest = entry.destination;
+  const isBind = entry.type === 'bind' || (options.flags & MS.BIND) !== 0;
+  if (isBind && options.copySymlink && copySymlinkSource(entry, ctx, index)) return;
   const target = secureJoin(ctx.rootfs, dest);
   // The parent checked the configured path; a symlink in the image (or an
   // earlier mount) may still lead it into /proc.
   checkProcMount(entry, index, containerPath(ctx.rootfs, target));
-  const isBind = entry.type === 'bind' || (options.flags & MS.BIND) !== 0;
   if (isBind) {
     bindMount(entry, options, target, ctx, ctx.idmappedMountFds?.[index]);
   } else if (entry.type === 'cgroup') {
@@ -60,8 +63,12 @@ function mountEntryAt(entry: Mount, ctx: MountContext, index: number): void {
     onPath(dest, () => mkdirSync(target, { recursive: true }));
     const type = entry.type ?? 'none';
     const data = withMountLabel(type, options.data, ctx.mountLabel).join(',');
-    onPinnedTarget(ctx.rootfs, target, (at) => mountFs(entry.source ?? type, at, type, options.flags, data, dest), dest);
+    const source = entry.source ?? type;
+    if (options.tmpcopyup) mountCopyingUp(ctx.rootfs, target, dest, (at) => mountFs(source, at, type, options.flags & ~MS.RDONLY, data, dest), options.flags);
+    else onPinnedTarget(ctx.rootfs, target, (at) => mountFs(source, at, type, options.flags, data, dest), dest);
   }
+  const recursive = options.recursive;
+  if (recursive) onPinnedTarget(ctx.rootfs, target, (at) => setRecursiveAttrs(at, recursive, dest), dest);
   for (const propagation of options.propagation) onPinnedTarget(ctx.rootfs, target, (at) => mountFs('', at, '', propagation, '', dest), dest);
 }
 
@@ -100,7 +107,17 @@ function containerPath(rootfs: string, path: string): string {
  * container path; `mount` gets the /proc/self/fd/N alias and names `shown` itself).
  */
 export function onPinnedTarget(rootfs: string, target: string, mount: (at: string) => void, shown = containerPath(rootfs, target)): void {
-  const fd = onPath(shown, () => openFd(target, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  const fd = openPinned(rootfs, target, O_PATH, shown);
+  try {
+    mount(`/proc/self/fd/${fd}`);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** Opens `target` with `flags` (plus O_NOFOLLOW) and checks it is still inside the rootfs: see onPinnedTarget. */
+function openPinned(rootfs: string, target: string, flags: number, shown: string): number {
+  const fd = onPath(shown, () => openFd(target, flags | O_NOFOLLOW | O_CLOEXEC));
   try {
     // O_NOFOLLOW opens a final symlink itself; mounting through its fd would follow it.
     if (fstatSync(fd).isSymbolicLink()) throw new Error(`mount target ${shown} became a symbolic link: refused`);
@@ -108,10 +125,76 @@ export function onPinnedTarget(rootfs: string, target: string, mount: (at: strin
     if (real !== rootfs && !real.startsWith(rootfs + '/')) {
       throw new Error(`mount target ${shown} resolves to ${real}, outside the container's rootfs: refused`);
     }
-    mount(`/proc/self/fd/${fd}`);
-  } finally {
+    return fd;
+  } catch (err) {
     closeFd(fd);
+    throw err;
   }
+}
+
+/**
+ * tmpcopyup: `mount` puts a new (writable) tmpfs on the directory `target`,
+ * which then gets the files the directory held. The old directory is opened
+ * before the mount: through that descriptor its contents stay reachable
+ * once covered. A read-only mount is made so only after the copy, as runc does.
+ */
+function mountCopyingUp(rootfs: string, target: string, dest: string, mount: (at: string) => void, flags: number): void {
+  const covered = openPinned(rootfs, target, O_RDONLY | O_DIRECTORY, dest);
+  try {
+    mount(`/proc/self/fd/${covered}`);
+    onPinnedTarget(rootfs, target, (at) => {
+      copyDirectoryContents(`/proc/self/fd/${covered}`, at, dest);
+      if (flags & MS.RDONLY) mountSetattr(null, at, 0, { set: MOUNT_ATTR.RDONLY, clear: 0 }, dest);
+    }, dest);
+  } finally {
+    closeFd(covered);
+  }
+}
+
+/**
+ * The recursive options (rro, rnosuid...): one mount_setattr(2) on the mount
+ * at `at` and every mount below it, all or none.
+ */
+function setRecursiveAttrs(at: string, attr: MountAttr, shown: string): void {
+  try {
+    mountSetattr(null, at, AT_RECURSIVE, attr, shown);
+  } catch (err) {
+    // Flags a less privileged mount namespace inherited are locked (mount_namespaces(7)).
+    if (err instanceof SyscallError && err.errnoName === 'EPERM') {
+      throw new Error(`${err.message}: a recursive option would clear or change a flag that is locked on a mount below ${shown} (set by the host for a user namespace)`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * copy-symlink (crun's extension, podman's `no-dereference`): when the
+ * bind's source is a symbolic link, the same link is made at the
+ * destination instead of binding what it points to. Returns false when the
+ * source is no link (an ordinary bind follows). A link already there with the
+ * same target is accepted; anything else there is an error.
+ */
+function copySymlinkSource(entry: Mount, ctx: MountContext, index: number): boolean {
+  const source = entry.source ?? '';
+  const sourcePath = isAbsolute(source) ? source : resolve(ctx.bundle, source);
+  if (!onPath(source, () => lstatSync(sourcePath)).isSymbolicLink()) return false;
+  const linkText = onPath(source, () => readlinkSync(sourcePath));
+  const dest = entry.destination;
+  const parentDest = posix.dirname(dest);
+  const parent = secureJoin(ctx.rootfs, parentDest);
+  const name = posix.basename(dest);
+  checkProcMount(entry, index, posix.join(containerPath(ctx.rootfs, parent), name));
+  onPath(parentDest, () => mkdirSync(parent, { recursive: true }));
+  onPinnedTarget(ctx.rootfs, parent, (at) => {
+    const link = `${at}/${name}`;
+    try {
+      symlinkSync(linkText, link);
+    } catch (err) {
+      const same = (err as NodeJS.ErrnoException).code === 'EEXIST' && lstatSync(link).isSymbolicLink() && readlinkSync(link) === linkText;
+      if (!same) throw new Error(`copy-symlink: cannot make ${dest} a link to ${linkText}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'something else is there' : (err as Error).message}`);
+    }
+  }, parentDest);
+  return true;
 }
 
 /** A bind mount takes its flags only from a second, MS_REMOUNT call. `shown` names the target in errors. */
