@@ -243,7 +243,8 @@ describe('security: process settings seen from inside the container', function (
       // deadline and period reach the kernel: one past the other is its EINVAL, in one line.
       const bad = fx.run(fx.bundle(['true'], (spec) => (spec.process!.scheduler = { ...deadline, period: 20_000_000 })));
       assert.notEqual(bad.status, 0);
-      assert.match(bad.stderr, /sched_setattr\(policy 6\): EINVAL/);
+      assert.match(bad.stderr, /config\.json: \/process\/scheduler: sched_setattr\(policy 6\): EINVAL/);
+      assert.equal(lines(bad.stderr).length, 1, bad.stderr);
       // A deadline task may not fork (EAGAIN) unless reset-on-fork, which gives the child SCHED_OTHER.
       const script = 'grep -E "^policy" /proc/self/sched; grep -E "^policy" /proc/$$/sched';
       const forked = fx.runOk(fx.bundle(['sh', '-c', script], (spec) => (spec.process!.scheduler = { ...deadline, flags: ['SCHED_FLAG_RESET_ON_FORK'] })));

@@ -10,10 +10,19 @@ import { setIoPriority, setPersonality, setSchedulerAttributes } from '../../lin
 import { logWarning } from '../../log/logger';
 import type { ProcessAttributes, ResolvedRlimit } from '../plan/security';
 
-export function applyProcessAttributes(attributes: ProcessAttributes): void {
+/** `fieldError` names a process field where the user wrote it (the kernel refuses some combinations only when asked). */
+export function applyProcessAttributes(attributes: ProcessAttributes, fieldError: (field: string, detail: string) => Error): void {
   if (attributes.personality !== undefined) setPersonality(attributes.personality);
-  if (attributes.ioPriority) setIoPriority(attributes.ioPriority.ioClass, attributes.ioPriority.level);
-  if (attributes.scheduler) setSchedulerAttributes(attributes.scheduler);
+  const named = (field: string, apply: () => void): void => {
+    try {
+      apply();
+    } catch (err) {
+      throw fieldError(field, (err as Error).message);
+    }
+  };
+  const { ioPriority, scheduler } = attributes;
+  if (ioPriority) named('ioPriority', () => setIoPriority(ioPriority.ioClass, ioPriority.level));
+  if (scheduler) named('scheduler', () => setSchedulerAttributes(scheduler));
 }
 
 export function applyRlimits(rlimits: ResolvedRlimit[]): void {

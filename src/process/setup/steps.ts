@@ -38,7 +38,7 @@ export interface ProcessSetup {
 }
 
 export const PROCESS_STEPS: ReadonlyArray<Step<ProcessSetup, void>> = [
-  ['personality, I/O priority, scheduler', (s) => applyProcessAttributes(s.process.attributes)],
+  ['personality, I/O priority, scheduler', (s) => applyProcessAttributes(s.process.attributes, (field, detail) => processFieldError(s.process.origin, field, detail))],
   // After the attributes, before the user switch (runc's order); the policy stays across execve.
   ['memory policy', (s) => applyMemoryPolicy(s.process.memoryPolicy)],
   ['rlimits', (s) => applyRlimits(s.process.rlimits)],
