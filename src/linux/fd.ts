@@ -37,6 +37,14 @@ export function openFd(path: string, flags: number, mode = 0): number {
   return check(c.open(path, flags, mode) as number, 'open', path);
 }
 
+const socketCall = libc.func('int socket(int domain, int type, int protocol)');
+export const SOCK_CLOEXEC = 0o2000000;
+
+/** socket(2), close-on-exec; `shown` names it in errors (`socket(AF_NETLINK): EACCES`). */
+export function openSocket(domain: number, type: number, protocol: number, shown: string): number {
+  return check(socketCall(domain, type | SOCK_CLOEXEC, protocol) as number, 'socket', shown);
+}
+
 export function closeFd(fd: number): void {
   c.close(fd);
 }

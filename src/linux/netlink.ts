@@ -2,8 +2,9 @@
 // its acknowledgement or its dump. The socket acts in the network namespace
 // of the process that opened it. Messages are built and parsed in
 // netlink-message.ts. Synchronous calls only: forked children use it too.
-import { check, errnoName, libc, syscallError } from './libc';
+import { errnoName, libc, syscallError } from './libc';
 import { SyscallError } from '../errors';
+import { closeFd, openSocket } from './fd';
 import {
   NLMSG_DONE,
   NLMSG_ERROR,
@@ -26,15 +27,12 @@ import {
 } from './netlink-message';
 
 const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
   send: libc.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
   recv: libc.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
-  close: libc.func('int close(int fd)'),
 };
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
 const EINTR = 4;
 const ENODEV = 19;
@@ -53,11 +51,11 @@ export class RouteSocket {
   private readonly buf = Buffer.alloc(RECV_BYTES);
 
   constructor() {
-    this.fd = check(c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) as number, 'socket', 'AF_NETLINK, NETLINK_ROUTE');
+    this.fd = openSocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, 'AF_NETLINK, NETLINK_ROUTE');
   }
 
   close(): void {
-    c.close(this.fd);
+    closeFd(this.fd);
   }
 
   /** The link named `name` in this socket's namespace, or undefined when there is none. */

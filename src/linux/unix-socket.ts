@@ -3,11 +3,10 @@
 // master to a --console-socket; the listening side serves tests and agents.
 // struct msghdr / cmsghdr are laid out by hand (x86_64 and arm64 LP64 layout).
 import { check, libc, lastErrno, syscallError } from './libc';
-import { closeFd, openFd, O_CLOEXEC, O_PATH } from './fd';
+import { closeFd, openFd, openSocket, O_CLOEXEC, O_PATH, SOCK_CLOEXEC } from './fd';
 import { NativeMemory } from './native-memory';
 
 const c = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
   connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)'),
   bind: libc.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
   listen: libc.func('int listen(int fd, int backlog)'),
@@ -21,7 +20,6 @@ const c = {
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_CTRUNC = 0x8;
@@ -62,7 +60,7 @@ function retryEintr(call: () => number): number {
  * socket file and its /proc/self/fd name.
  */
 export function connectUnix(path: string): number {
-  const sock = check(c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) as number, 'socket', 'AF_UNIX');
+  const sock = openSocket(AF_UNIX, SOCK_STREAM, 0, 'AF_UNIX');
   let pathFd = -1;
   try {
     let target = path;
@@ -85,7 +83,7 @@ export function connectUnix(path: string): number {
 export function listenUnix(path: string, options: { nonblocking?: boolean; backlog?: number } = {}): number {
   if (Buffer.byteLength(path) > SUN_PATH_MAX) throw new Error(`unix socket path longer than ${SUN_PATH_MAX} bytes: ${path}`);
   const type = SOCK_STREAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
-  const sock = check(c.socket(AF_UNIX, type, 0) as number, 'socket', 'AF_UNIX');
+  const sock = openSocket(AF_UNIX, type, 0, 'AF_UNIX');
   try {
     const addr = sockaddrUn(path);
     check(c.bind(sock, addr, addr.length) as number, 'bind', path);
