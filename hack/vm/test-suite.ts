@@ -20,7 +20,7 @@ const REPO = resolve(__dirname, '..', '..', '..');
 
 /** Which compiled test files each guest runs (relative to dist/test/integration). */
 export const VM_SUITES: Record<VmMode, string[]> = {
-  minimal: ['cgroups-limits', 'cgroups-ops', 'cgroups-placement', 'cgroups-fields', 'cgroup-mount', 'ebpf-devices', 'systemd-cgroup', 'podman', 'rootless'],
+  minimal: ['cgroups-limits', 'cgroups-ops', 'cgroups-placement', 'cgroups-fields', 'cgroup-mount', 'ebpf-devices', 'systemd-cgroup', 'podman', 'rootless', 'numa-nodes'],
   systemd: ['cgroups-placement', 'cgroups-limits', 'systemd-cgroup', 'podman', 'rootless'],
 };
 

@@ -90,6 +90,7 @@ function qemuArgs(image: VmImage, run: VmRun, share: string): string[] {
     ...accelArgs(run.accel),
     '-m', String(run.memoryMiB ?? 4096),
     '-smp', String(run.cpus ?? 2),
+    ...(run.mode === 'minimal' ? twoNumaNodes(run.memoryMiB ?? 4096, run.cpus ?? 2) : []),
     '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio',
     '-kernel', image.vmlinux,
     '-initrd', image.initramfs,
@@ -104,6 +105,23 @@ function qemuArgs(image: VmImage, run: VmRun, share: string): string[] {
     args.push('-drive', `file=${disk},format=raw,if=virtio,cache=unsafe`);
   }
   return args;
+}
+
+/**
+ * The minimal guest is a two-node NUMA machine (the project's hosts have one
+ * node): memory and CPUs split in halves, so a memory policy over nodes 0-1
+ * can be seen applied (test/integration/numa-nodes.test.ts).
+ */
+function twoNumaNodes(memoryMiB: number, cpus: number): string[] {
+  const half = Math.floor(memoryMiB / 2);
+  const cpuRange = (first: number, last: number): string => (first === last ? `${first}` : `${first}-${last}`);
+  const split = Math.max(1, Math.floor(cpus / 2));
+  return [
+    '-object', `memory-backend-ram,id=node0,size=${half}M`,
+    '-object', `memory-backend-ram,id=node1,size=${memoryMiB - half}M`,
+    '-numa', `node,nodeid=0,memdev=node0,cpus=${cpuRange(0, split - 1)}`,
+    '-numa', `node,nodeid=1,memdev=node1${cpus > 1 ? `,cpus=${cpuRange(split, cpus - 1)}` : ''}`,
+  ];
 }
 
 function accelArgs(accel: Accel): string[] {

@@ -126,12 +126,6 @@ describe('linux.memoryPolicy', function () {
       assert.deepEqual(s.leftovers(b, id), []);
     }
   });
-
-  it('two NUMA nodes: MPOL_BIND 0-1 (skipped: this host has one node and the VM rig boots without -numa)', function () {
-    if (ONLINE.length < 2) this.skip();
-    const b = s.bundle(FIRST_POLICY, withPolicy({ mode: 'MPOL_BIND', nodes: '0-1' }));
-    assert.equal(policyOf(s.ok(['run', '--bundle', b.dir, s.id('mp2')]).stdout), 'bind:0-1');
-  });
 });
 
 describe('linux.intelRdt', function () {
