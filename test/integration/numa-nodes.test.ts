@@ -17,7 +17,7 @@ describe('linux.memoryPolicy on two NUMA nodes', function () {
   });
   afterEach(() => s?.cleanup());
 
-  it('MPOL_BIND and MPOL_INTERLEAVE over nodes 0-1, and MPOL_PREFERRED on node 1, seen in numa_maps inside (skipped on a one-node host: the minimal VM guest has two)', () => {
+  it('MPOL_BIND and MPOL_INTERLEAVE over nodes 0-1, and MPOL_PREFERRED on node 1, seen in numa_maps inside (runs in the minimal VM guest, which has two nodes; skipped on a one-node host)', () => {
     const policy = (mode: string, nodes: string): string => {
       const b = s.bundle(['head', '-n', '1', '/proc/self/numa_maps'], (spec) => (spec.linux!.memoryPolicy = { mode: mode as 'MPOL_BIND', nodes }));
       const line = nonEmptyLines(s.ok(['run', '--bundle', b.dir, s.id('mp2')]).stdout)[0] ?? '';
