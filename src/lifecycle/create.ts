@@ -54,13 +54,14 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   const spec = loadConfig(bundle);
   if (!spec.process) throw configError('/process', 'must be present to create a container');
   checkRootlessSpec(spec);
-  checkHostNetDevices(spec, rootlessCgroups(opts.rootless ?? 'auto'));
+  const rootless = rootlessCgroups(opts.rootless ?? 'auto');
+  checkHostNetDevices(spec, rootless);
   if (opts.consoleFd === undefined) checkConsoleSocket(spec.process.terminal === true, opts.consoleSocket, true);
   const store = new StateStore(opts.root);
   return withContainerLock(opts.root, id, async () => {
     const undo: Array<() => void | Promise<void>> = [];
     try {
-      return build(spec, id, bundle, opts, store, undo);
+      return build(spec, id, bundle, { ...opts, rootless }, store, undo);
     } catch (err) {
       for (const step of undo.reverse()) {
         try {
@@ -74,6 +75,7 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   });
 }
 
+/** `opts.rootless` is decided by now (a boolean). */
 function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, store: StateStore, undo: Array<() => void | Promise<void>>): ContainerRecord {
   // Everything that can refuse the config is decided before anything is made.
   const fifoPath = join(store.dir(id), EXEC_FIFO_NAME);
@@ -84,7 +86,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   undo.push(() => store.remove(id));
   const rootOwner = hostIdsOfContainerRoot(spec);
   createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
-  const cgroup = planContainerCgroup(spec, id, { systemdDriver: opts.systemdCgroup, rootless: rootlessCgroups(opts.rootless ?? 'auto') });
+  const cgroup = planContainerCgroup(spec, id, { systemdDriver: opts.systemdCgroup, rootless: opts.rootless === true });
   const resources = spec.linux?.resources ?? {};
   const record: ContainerRecord = {
     ociVersion: spec.ociVersion ?? OCI_VERSION,
