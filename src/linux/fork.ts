@@ -38,14 +38,19 @@ function markAllMappingsForkable(): void {
  * page after the fork, and the check then finds its own string (measured:
  * most forks into a new pid namespace failed that way once libseccomp was loaded).
  */
-let smaps = Buffer.alloc(1 << 20);
+let smaps = Buffer.alloc(0);
+
+/** Lets the GC take the smaps buffer (1 MiB) from a process that will fork no more. */
+export function dropForkScratch(): void {
+  smaps = Buffer.alloc(0);
+}
 
 function someMappingStillDontfork(): boolean {
   const fd = openSync('/proc/self/smaps', 'r');
   let length = 0;
   try {
     for (;;) {
-      if (length === smaps.length) smaps = Buffer.concat([smaps, Buffer.alloc(smaps.length)]);
+      if (length === smaps.length) smaps = Buffer.concat([smaps, Buffer.alloc(Math.max(smaps.length, 1 << 20))]);
       const n = readSync(fd, smaps, length, smaps.length - length, null);
       if (n === 0) break;
       length += n;

@@ -1,11 +1,30 @@
 // The one place koffi loads libc. Every C declaration in the project lives in
 // a file of src/linux/ and is made through `libc.func`.
-import koffi from 'koffi';
+import type Koffi from 'koffi';
+import { dirname, join } from 'node:path';
 import { constants } from 'node:os';
 import { SyscallError } from '../errors';
 
+/** Set by the startup-snapshot entry: code in a snapshot may only `require` built-ins. */
+type GlobalWithRequire = typeof globalThis & { tsrunRequire?: NodeJS.Require };
+
+/**
+ * koffi's native module, loaded directly: its index.js also loads crypto,
+ * https and zlib for a downloader tsrun never uses (+20 ms at every start).
+ * Falls back to the index where the native file is not where koffi's build puts it.
+ */
+function loadKoffi(): typeof Koffi {
+  const load = (globalThis as GlobalWithRequire).tsrunRequire ?? require;
+  const base = dirname(load.resolve('koffi/package.json'));
+  try {
+    return load(join(base, 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node')) as typeof Koffi;
+  } catch {
+    return load('koffi') as typeof Koffi;
+  }
+}
+
+export const koffi = loadKoffi();
 export const libc = koffi.load('libc.so.6');
-export { koffi };
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {

@@ -3,6 +3,7 @@
 // parse); errors, and the warnings a user must see, are also printed once to
 // stderr. Nothing else is printed.
 import { appendFileSync } from 'node:fs';
+import { writeStderr } from './write-fd';
 
 export type LogFormat = 'text' | 'json';
 type Level = 'debug' | 'info' | 'warning' | 'error';
@@ -44,11 +45,11 @@ export function logWarning(msg: string): void {
  */
 export function warn(msg: string): void {
   record('warning', msg);
-  process.stderr.write(`tsrun: warning: ${msg}\n`);
+  writeStderr(`tsrun: warning: ${msg}\n`);
 }
 
 /** Records the error and prints it to stderr as one line. */
 export function logError(msg: string): void {
   record('error', msg);
-  process.stderr.write(`tsrun: ${msg}\n`);
+  writeStderr(`tsrun: ${msg}\n`);
 }

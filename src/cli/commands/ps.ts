@@ -1,5 +1,4 @@
 import { print } from '../output';
-import { execFileSync } from 'node:child_process';
 import type { CommandSpec } from '../command';
 
 export const psCommand: CommandSpec = {
@@ -20,6 +19,8 @@ export const psCommand: CommandSpec = {
       print(JSON.stringify(pids) + '\n');
       return;
     }
+    // Loaded here: child_process brings net, dgram and stream, which no other verb needs.
+    const { execFileSync } = await import('node:child_process');
     print(filterPsTable(execFileSync('ps', args._.length > 1 ? args._.slice(1) : ['-ef'], { encoding: 'utf8' }), pids));
   },
 };

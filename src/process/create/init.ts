@@ -15,6 +15,7 @@ import { hardenRootfs } from '../rootfs/hardening';
 import { hasCreateHooks, hookState } from '../../hooks/hook-points';
 import { runHooks } from '../../hooks/run-hook';
 import { holdExecFifo, waitForStart } from './start-fifo';
+import { releaseIdleMemory } from '../../linux/idle-memory';
 import { MessageReader, reportError, sendMessage, type ParentMessage } from '../channel/sync';
 import { noteHostPid } from '../setup/seccomp-listener';
 import { setupContainerTerminal } from '../setup/terminal';
@@ -82,6 +83,7 @@ export function runInit(plan: ContainerPlan, report: number, fromParentFd: numbe
     return exitNow(1);
   }
   try {
+    releaseIdleMemory();
     waitForStart(state.fifoFd);
     runHooks('startContainer', plan.spec.hooks?.startContainer, hookState(plan, 'created', state.hostPid));
     execProcess(setup);

@@ -1,0 +1,37 @@
+// tsrun's entry point in the V8 startup snapshot (hack/build-bundle.js).
+// Code run while the snapshot is built may only load Node's built-ins. The
+// command line's own modules (parsing, the verbs' descriptions, the state
+// store) are evaluated then and kept in the snapshot: none reads the
+// environment or loads koffi when loaded (were one to, the build would fail
+// and the launcher run the bundle). The rest is bundled and compiled into the
+// snapshot, evaluated on first use after deserialisation, when koffi's native
+// module can be loaded through a real `require`.
+import { startupSnapshot } from 'node:v8';
+import { createRequire } from 'node:module';
+import { runCli } from './run-cli';
+import { splitGlobal, parseCommandArgs } from './parse';
+import { COMMANDS } from './commands';
+
+/**
+ * Parses a command line for every verb while the snapshot is built, so the
+ * parser's functions are kept compiled in it rather than compiled at each call.
+ */
+function compileParser(): void {
+  for (const command of COMMANDS) {
+    const { rest } = splitGlobal(['--root', '/nonexistent', '--log-format=json', command.name, 'id']);
+    try {
+      parseCommandArgs(command, rest);
+    } catch {
+      // Some verbs want other arguments; the parser ran all the same.
+    }
+  }
+}
+
+compileParser();
+
+startupSnapshot.setDeserializeMainFunction(() => {
+  // The launcher passes the bundle's path first (`-- dist/tsrun.js ARGS`), as
+  // node itself would put a script's: process.argv has its usual shape.
+  (globalThis as typeof globalThis & { tsrunRequire?: NodeJS.Require }).tsrunRequire = createRequire(process.argv[1]);
+  runCli(process.argv.slice(2));
+});
