@@ -51,6 +51,8 @@ export class Container {
     // leaves a state `delete --force` can clean up (cgroup included).
     if (this.record.pid === 0) return 'creating';
     if (!this.initAlive()) return 'stopped';
+    // Forked, not yet (or, create killed, never) known ready.
+    if (this.record.creating) return 'creating';
     if (existsSync(this.fifoPath)) return 'created';
     if (this.record.cgroup && isCgroupFrozen(this.record.cgroup)) return 'paused';
     return 'running';

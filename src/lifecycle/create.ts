@@ -23,6 +23,7 @@ import { configError } from '../errors';
 import { EXEC_FIFO_NAME, StateStore, writeFileAtomic, type ContainerRecord } from './store';
 import { withContainerLock } from './lock';
 import { validateId } from './ids';
+import { stopHereForTest } from './test-stop';
 import { logWarning } from '../log/logger';
 import { unmountContainerRootfs } from './host-mounts';
 import { checkConsoleSocket, connectConsoleSocket } from '../process/setup/terminal';
@@ -58,7 +59,9 @@ export async function createContainer(opts: CreateOptions): Promise<ContainerRec
   checkHostNetDevices(spec, rootless);
   if (opts.consoleFd === undefined) checkConsoleSocket(spec.process.terminal === true, opts.consoleSocket, true);
   const store = new StateStore(opts.root);
+  stopHereForTest('before-lock');
   return withContainerLock(opts.root, id, async () => {
+    stopHereForTest('locked');
     const undo: Array<() => void | Promise<void>> = [];
     try {
       return build(spec, id, bundle, { ...opts, rootless }, store, undo);
@@ -84,6 +87,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   const rdt = planContainerIntelRdt(spec, id);
   store.claim(id);
   undo.push(() => store.remove(id));
+  stopHereForTest('claimed');
   const rootOwner = hostIdsOfContainerRoot(spec);
   createExecFifo(fifoPath, rootOwner.uid, rootOwner.gid);
   const cgroup = planContainerCgroup(spec, id, { systemdDriver: opts.systemdCgroup, rootless: opts.rootless === true });
@@ -104,6 +108,8 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
     ...(rdt && { intelRdt: rdt.plan.state }),
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
   };
+  // On disk (pid 0) before the cgroup or any process exists: a create killed
+  // from here on leaves a record `delete --force` cleans up after.
   store.write(record);
   undo.push(() => cgroup.destroy());
   cgroup.prepare(resources);
@@ -114,19 +120,11 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);
-  const pid = withSeccompListener(containerSeccompOwner(plan), () =>
-    spawnContainerInit(plan, {
-      placeStage1: (stage1) => {
-        cgroup.placeInit(stage1, resources, id);
-        if (rdt) joinIntelRdt(rdt.plan.state, stage1, rdt.tree);
-      },
-      runRuntimeHooks: (initPid) => {
-        const state = hookState(plan, 'creating', initPid);
-        runHooks('prestart', spec.hooks?.prestart, state);
-        runHooks('createRuntime', spec.hooks?.createRuntime, state);
-      },
-    }),
-  );
+  const placeStage1 = (stage1: number): void => {
+    cgroup.placeInit(stage1, resources, id);
+    if (rdt) joinIntelRdt(rdt.plan.state, stage1, rdt.tree);
+  };
+  const pid = withSeccompListener(containerSeccompOwner(plan), () => spawnInit(plan, record, store, placeStage1));
   // The init has sent the master and closed its copy; ours goes too, so the receiver sees the end.
   closeConsole();
   // From here a failure (state or pid file not writable) must not leave the
@@ -134,12 +132,42 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   undo.push(() => {
     if (sendSignal(pid, 9)) waitUntilGone(pid);
   });
-  record.pid = pid;
-  record.initStartTime = readProcStat(pid)?.startTime ?? 0;
-
+  stopHereForTest('init-ready');
+  // Creation is over: the status is now the init's (created).
+  delete record.creating;
   store.write(record);
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
+  stopHereForTest('written');
   return record;
+}
+
+/**
+ * Forks the container's init (spawn.ts) and returns its pid once it is
+ * ready. Its pid and start time go into the record, marked `creating`, as
+ * soon as stage 1 reports it: a create killed after the fork (while the
+ * init finishes, or waits on its fifo) leaves a process `delete --force`
+ * knows to kill, cgroup or none.
+ */
+function spawnInit(plan: ContainerPlan, record: ContainerRecord, store: StateStore, placeStage1: (pid: number) => void): number {
+  const spec = plan.spec;
+  return spawnContainerInit(plan, {
+    placeStage1: (stage1) => {
+      placeStage1(stage1);
+      stopHereForTest('stage1-forked');
+    },
+    initForked: (initPid) => {
+      record.pid = initPid;
+      record.initStartTime = readProcStat(initPid)?.startTime ?? 0;
+      record.creating = true;
+      store.write(record);
+      stopHereForTest('init-forked');
+    },
+    runRuntimeHooks: (initPid) => {
+      const state = hookState(plan, 'creating', initPid);
+      runHooks('prestart', spec.hooks?.prestart, state);
+      runHooks('createRuntime', spec.hooks?.createRuntime, state);
+    },
+  });
 }
 
 /** linux.intelRdt planned on the host's resctrl tree (refused where there is none). */

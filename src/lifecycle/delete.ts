@@ -14,15 +14,19 @@ import { removeRecordedIntelRdt } from '../resctrl/group';
 
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   const store = new StateStore(root);
-  if (force && !store.exists(id)) return;
+  if (force && !store.hasTraces(id)) return;
   await withContainerLock(root, id, async () => {
-    if (force && !store.exists(id)) return;
+    // A create killed before its first write leaves a directory without
+    // state.json (or only the lock file, which the lock's release removes).
+    if (force && !store.exists(id)) return store.remove(id);
     const container = Container.load(store, id);
     const status = container.status();
     if (status !== 'stopped') {
       if (!force) throw new UserError(`cannot delete container ${id} that is not stopped: ${status}`);
-      // 'creating' left by a create that died: no init pid; the cgroup step below takes what it forked.
-      if (status !== 'creating') killAndWait(container);
+      // 'creating' with pid 0 was left by a create killed before the init's
+      // fork: the cgroup step below takes what it forked. With a pid, the
+      // init lives (status() checked it) and goes like any other.
+      if (container.record.pid > 0) killAndWait(container);
     }
     if (container.record.cgroup) emptyAndRemoveCgroup(container.record.cgroup);
     const rdt = container.record.intelRdt;

@@ -1,7 +1,7 @@
 // `kill`: signal the init, or with --all every process of the container.
 import { UserError } from '../errors';
 import { sendSignal } from '../linux/signals';
-import { Container } from './container';
+import { Container, type Status } from './container';
 import { StateStore } from './store';
 import { processesWithoutCgroup } from './processes';
 import { openContainerCgroup } from '../cgroups/manager';
@@ -11,26 +11,32 @@ export async function killContainer(root: string, id: string, signal: number, al
   const store = new StateStore(root);
   const container = Container.load(store, id);
   const status = container.status();
-  if (status === 'created' && endsProcessByDefault(signal)) {
+  if (notStarted(status) && endsProcessByDefault(signal)) {
     // Under the lock, so that a concurrent `start` cannot turn this SIGKILL
-    // into one aimed at the user's program.
+    // into one aimed at the user's program (and a create still running
+    // finishes first).
     const { withContainerLock } = await import('./lock');
     return withContainerLock(root, id, () => signalContainer(Container.load(store, id), signal, all));
   }
   signalContainer(container, signal, all);
 }
 
+/** The init waits for `start`, or, left `creating` by a killed create, may still be on its way there. */
+function notStarted(status: Status): boolean {
+  return status === 'created' || status === 'creating';
+}
+
 function signalContainer(container: Container, signal: number, all: boolean): void {
   const status = container.status();
-  if (status === 'created' && endsProcessByDefault(signal)) {
+  // No init yet (pid 0 would signal our own process group).
+  if (status === 'creating' && container.record.pid === 0) throw new UserError('container not running: it is still being created');
+  if (notStarted(status) && endsProcessByDefault(signal)) {
     // The waiting init is still tsrun's code: Node's inherited handlers swallow
     // most signals, and as pid 1 of a new pid namespace it is immune to those
     // it has no handler for. The user's program has not run, so a signal whose
     // default action would end it ends the init instead (runc's Go init dies too).
     signal = SIGKILL;
   }
-  // No init yet (pid 0 would signal our own process group).
-  if (status === 'creating') throw new UserError('container not running: it is still being created');
   if (all) {
     if (status !== 'stopped') signalAll(container, signal);
     return;

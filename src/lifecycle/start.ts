@@ -12,6 +12,8 @@ export async function startContainer(root: string, id: string): Promise<void> {
     const container = Container.load(store, id);
     const status = container.status();
     if (status === 'stopped') throw new UserError('cannot start a container that has stopped');
+    // Left so by a create that was killed (a live one holds the lock): only delete --force helps.
+    if (status === 'creating') throw new UserError('cannot start a container that is still being created');
     if (status !== 'created') throw new UserError(`cannot start an already running container`);
     releaseExecFifo(container.fifoPath, () => container.initAlive());
     await runLateHooks('poststart', container.record, 'running');

@@ -1,6 +1,6 @@
 // Where containers' state lives: <root>/<id>/state.json, replaced atomically,
-// with one lock per id (proper-lockfile) so that commands on the same id run
-// one at a time while commands on different ids run in parallel.
+// with one lock per id (<root>/<id>.lock, lock.ts) so that commands on the
+// same id run one at a time while commands on different ids run in parallel.
 import type { IntelRdtState } from '../resctrl/group';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,12 @@ export interface ContainerRecord {
   pid: number;
   /** Field 22 of /proc/<pid>/stat when the init was made: tells a reused pid apart. */
   initStartTime: number;
+  /**
+   * True from the init's fork until create's last write: the init is not
+   * known to be ready. Left true by a create that was killed (status
+   * `creating` while the init lives). Absent once created.
+   */
+  creating?: boolean;
   bundle: string;
   rootfs: string;
   /** RFC 3339. */
@@ -76,9 +82,20 @@ export class StateStore {
     return existsSync(join(this.dir(id), 'state.json'));
   }
 
-  /** Makes the container's directory (the lock held around it made the root); fails when the id is taken. */
+  /** True when anything of `id` is under the root: its directory, or a lock file a killed command left. */
+  hasTraces(id: string): boolean {
+    return existsSync(this.dir(id)) || existsSync(join(this.root, `${id}.lock`));
+  }
+
+  /**
+   * Makes the container's directory (the lock held around it made the
+   * root); fails when the id is taken. A directory without state.json is
+   * what a create killed between its claim and its first write left (the
+   * lock the caller holds rules out one still running): it is taken over.
+   */
   claim(id: string): string {
     const dir = this.dir(id);
+    if (!this.exists(id)) this.remove(id);
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (err) {

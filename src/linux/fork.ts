@@ -15,6 +15,21 @@ const madvise = libc.func('int madvise(uint64_t addr, uint64_t len, int advice)'
 const MADV_DOFORK = 11;
 const MAX_ATTEMPTS = 20;
 
+/**
+ * Descriptors that only this process may hold (its container lock files):
+ * each child forkChild() makes closes them before anything else, so no
+ * container process or helper ever holds one.
+ */
+const parentOnlyFds = new Set<number>();
+
+export function closeInForkedChildren(fd: number): void {
+  parentOnlyFds.add(fd);
+}
+
+export function forkedChildrenMayKeep(fd: number): void {
+  parentOnlyFds.delete(fd);
+}
+
 function markAllMappingsForkable(): void {
   const maps = readFileSync('/proc/self/maps', 'latin1');
   let start = 0;
@@ -103,6 +118,8 @@ export function forkChild(options: { retry: boolean } = { retry: true }): number
       const answer = readFd(verdict.read, 1);
       if (answer.length !== 1 || answer[0] !== 0x67 /* 'g' */) exitNow(120);
       closeFd(verdict.read);
+      for (const fd of parentOnlyFds) closeFd(fd);
+      parentOnlyFds.clear();
       return 0;
     }
     closeFd(verdict.read);

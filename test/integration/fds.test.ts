@@ -2,7 +2,7 @@
 // nothing else of the runtime's (a leaked fd is the CVE-2024-21626 class).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime, TSRUN, makeBundle, uniqueId, type Bundle } from '../helpers/harness';
 
@@ -86,6 +86,21 @@ describe('file descriptors', function () {
     const four = tempFile('four');
     const fds = programFds('true', 0, three.fd, four.fd);
     assert.deepEqual(fds, ['0', '1', '2'], `unexpected descriptors in the container: ${fds}`);
+  });
+
+  it('leaves the waiting init no descriptor of the state root but its start fifo (no lock file)', () => {
+    bundle = makeBundle(['true']);
+    const id = uniqueId('fdinit');
+    const r = spawnSync(TSRUN, ['--root', runtime.root, 'create', '--bundle', bundle.dir, id], { stdio: 'ignore', timeout: 30000 });
+    assert.equal(r.status, 0);
+    const pid = runtime.state(id).pid;
+    const targets = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    const inRoot = targets.filter((t) => t.startsWith(runtime.root + '/'));
+    assert.deepEqual(
+      inRoot.filter((t) => t !== join(runtime.root, id, 'exec.fifo')),
+      [],
+      `the waiting init holds: ${targets.join(', ')}`,
+    );
   });
 
   it('hands stdin, stdout and stderr through, blocking (not O_NONBLOCK) for the program', () => {

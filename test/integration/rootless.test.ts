@@ -385,7 +385,7 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     // Without it the state root is /run/tsrun: a permanent EACCES, reported at once rather than retried.
     const bundle = world.bundle(['true']);
     const noXdg = world.tsrun(['run', 'noxdg'], { cwd: bundle, env: { XDG_RUNTIME_DIR: undefined } });
-    assert.match(oneLineError(noXdg), /^tsrun: (lock \/run\/tsrun\/noxdg\.lock|state root \/run\/tsrun: mkdir \/run\/tsrun): EACCES \(not running as root: set XDG_RUNTIME_DIR, or give --root a directory this user can write\)$/);
+    assert.match(oneLineError(noXdg), /^tsrun: (open\(\/run\/tsrun\/noxdg\.lock\)|state root \/run\/tsrun: mkdir \/run\/tsrun): EACCES \(not running as root: set XDG_RUNTIME_DIR, or give --root a directory this user can write\)$/);
     assert.equal(oneLineError(world.tsrun(['--rootless', 'maybe', 'list'])), 'tsrun: --rootless: invalid value "maybe": want true, false or auto');
     assert.equal(world.tsrun(['--rootless=false', 'list']).status, 0);
   });

@@ -16,6 +16,12 @@ import { closeIdmappedMounts, makeIdmappedMounts } from './idmapped-mounts';
 export interface SpawnCallbacks {
   /** Puts stage 1 in the container's cgroup before it does anything, so that everything it forks is born there. */
   placeStage1(pid: number): void;
+  /**
+   * Stage 1 reported the init's pid: called at once, before the init is
+   * ready, so that the caller can record it (a create killed from here on
+   * leaves a pid that `delete --force` can kill). A throw kills the init.
+   */
+  initForked(initPid: number): void;
   /** Runs the prestart and createRuntime hooks (the init waits, mounts made, root not yet switched). */
   runRuntimeHooks(initPid: number): void;
 }
@@ -77,7 +83,9 @@ function answer(message: ProgressMessage, progress: Progress, plan: ContainerPla
   } else if (message.type === 'netns-created') {
     sendMessage(channel.toChild.write, { type: 'net-devices-moved', devices: moveNetDevices(plan, progress.stage1) });
   } else if (message.type === 'init-forked') {
+    // Set first: if the callback fails, spawnWithPlan kills the init.
     progress.initPid = message.pid;
+    callbacks.initForked(message.pid);
   } else if (message.type === 'ready') {
     progress.ready = true;
   } else if (message.type === 'run-hooks') {
