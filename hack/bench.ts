@@ -1,162 +1,84 @@
 // A benchmark, not a test: tsrun beside runc on the same busybox bundle, in
-// the same run. `npm run bench` (build, then node dist/hack/bench.js).
+// the same run, with `node -e 0` as the floor a node program cannot go under.
+// `npm run bench` (build, then node dist/hack/bench.js).
 //
-//   node dist/hack/bench.js [--runs N]     N >= 10, default 20
+//   node dist/hack/bench.js [--runs N] [--parallel-reps N] [--parallel-wall N]
+//       [--parallel-leaks N] [--leak-reps N] [--list-containers N]
+//       [--lock-acquisitions N]
+//   defaults: 20 runs (at least 10); 50 parallel containers 3 times (timed)
+//   and 100 once (errors and leaks); 200 containers for list; 1000 lock
+//   acquisitions. That is about 4 minutes on the project's 2-core machine.
 //
-// Prints medians and p90 of: wall time of `run` of busybox `true`; of
-// create + start + (wait for the process to stop) + delete; of `state` on an
-// existing container; the RSS of the init waiting after create; and, per tsrun
-// verb, the time spent loading modules, how many were loaded and whether ajv,
-// full yargs or koffi came with them (found by a preload that hooks
-// Module._load, so nothing in src/ changes for it). Every container it makes
-// is deleted and every temp dir removed, also when it fails or is interrupted.
+// It ends with a summary: one line per target of issue 13 with tsrun, runc,
+// the ratio, the target and whether it is met. Before that, details:
+// - wall of `run` of busybox `true`; of create + start + (wait for the
+//   process to stop) + delete; of `state`; VmRSS and Pss (smaps_rollup) of
+//   the init waiting after create;
+// - CPU (user + sys of the command and the children it waited for) of
+//   `state`, of `list` over 200 created containers, and of `node -e 0`,
+//   twice: with the environment as inherited, and with the one the tsrun
+//   launcher gives node (every NODE_* variable unset; NODE_EXTRA_CA_CERTS
+//   alone makes node parse a CA bundle at start-up). CPU is read with bash's
+//   `times` (getrusage of the waited-for children, to the millisecond);
+//   /usr/bin/time was not used: its %U and %S have 10 ms steps;
+// - `podman run --rm` of busybox `true` with each runtime (cgroupfs, private
+//   store, image from `podman import` of the rootfs), if podman and conmon
+//   are installed;
+// - N concurrent create -> start -> delete --force chains per runtime, each
+//   group with its own state root and a bench-owned parent cgroup: wall,
+//   failed commands, and leaks (state root entries, cgroup dirs, live
+//   processes, mounts);
+// - in-process withContainerLock() acquisitions with nothing to do;
+// - per tsrun verb, the time spent loading modules (see bench/loading.ts).
+// Progress goes to stderr. Every container it makes is deleted and every
+// temp dir, cgroup and podman store removed, also when it fails or is
+// interrupted.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultSpec } from '../src/spec/default-spec';
-import { sleepMs } from '../src/linux/sleep';
+import { cleanup, cpuMs, fmt, forget, invoke, median, newId, now, percentile, progress, ROOTFS, table, tick, TSRUN, waitGone, work, type Runtime } from './bench/common';
+import { measureLoading } from './bench/loading';
+import { listGroup, parallelGroup, type GroupResult } from './bench/parallel';
+import { measurePodman, podmanMissing, type PodmanResult } from './bench/podman';
 
-const REPO = resolve(__dirname, '..', '..');
-const TSRUN = join(REPO, 'bin', 'tsrun');
-const CLI_ENTRY = join(REPO, 'dist', 'src', 'cli', 'main.js');
-const ROOTFS = join(REPO, 'bundles', 'demo', 'rootfs');
-
-interface Runtime {
-  name: string;
-  /** argv to run a verb, without the verb. */
-  base: string[];
-  root: string;
+interface Options {
+  runs: number;
+  /** Repetitions of the timed parallel row and of the errors-and-leaks one. */
+  parallelReps: number;
+  leakReps: number;
+  parallelWall: number;
+  parallelLeaks: number;
+  listContainers: number;
+  lockAcquisitions: number;
 }
 
-function parseRuns(argv: string[]): number {
-  let runs = 20;
+const OPTION_MINIMA: Record<keyof Options, number> = { runs: 10, parallelReps: 1, leakReps: 1, parallelWall: 1, parallelLeaks: 1, listContainers: 1, lockAcquisitions: 10 };
+
+function parseOptions(argv: string[]): Options {
+  const opts: Options = { runs: 20, parallelReps: 3, leakReps: 1, parallelWall: 50, parallelLeaks: 100, listContainers: 200, lockAcquisitions: 1000 };
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--runs(?:=(.*))?$/.exec(argv[i]);
-    if (m) runs = Number(m[1] ?? argv[++i]);
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+    const key = m?.[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Options | undefined;
+    if (!m || key === undefined || !(key in opts)) {
+      process.stderr.write(`bench: unknown argument ${argv[i]}\n`);
+      process.exit(2);
+    }
+    const value = Number(m[2] ?? argv[++i]);
+    if (!Number.isInteger(value) || value < OPTION_MINIMA[key]) {
+      process.stderr.write(`bench: --${m[1]} must be an integer of at least ${OPTION_MINIMA[key]}\n`);
+      process.exit(2);
+    }
+    opts[key] = value;
   }
-  if (!Number.isInteger(runs) || runs < 10) {
-    process.stderr.write('bench: --runs must be an integer of at least 10\n');
-    process.exit(2);
-  }
-  return runs;
-}
-
-// ---------------------------------------------------------------- statistics
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-// ---------------------------------------------------------------- processes
-
-function now(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
-
-/**
- * Runs a runtime verb. Its stdout and stderr go to files, never pipes: a
- * created init inherits them, and a pipe it held would keep spawnSync waiting
- * until the container exits. Throws with stderr on failure.
- */
-function invoke(rt: Runtime, args: string[]): { ms: number; stdout: string } {
-  const outPath = join(work, 'invoke.out');
-  const errPath = join(work, 'invoke.err');
-  const out = openSync(outPath, 'w');
-  const err = openSync(errPath, 'w');
-  let ms: number;
-  let r: ReturnType<typeof spawnSync>;
-  try {
-    const t0 = now();
-    r = spawnSync(rt.base[0], [...rt.base.slice(1), '--root', rt.root, ...args], { stdio: ['ignore', out, err], timeout: 60000 });
-    ms = now() - t0;
-  } finally {
-    closeSync(out);
-    closeSync(err);
-  }
-  if (r.status !== 0) throw new Error(`${rt.name} ${args.join(' ')} exited ${r.status ?? r.signal}: ${readFileSync(errPath, 'utf8')}`);
-  return { ms, stdout: readFileSync(outPath, 'utf8') };
-}
-
-function procStat(pid: number): { state: string } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return { state: text.slice(text.lastIndexOf(')') + 2).split(' ')[0] };
-  } catch {
-    return null;
-  }
-}
-
-function waitGone(pid: number, timeoutMs = 10000): void {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const st = procStat(pid);
-    if (st === null || st.state === 'Z' || st.state === 'X') return;
-    if (Date.now() > deadline) throw new Error(`process ${pid} did not stop`);
-    sleepMs(1);
-  }
-}
-
-function vmRssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN);
-}
-
-function pssKb(pid: number): number {
-  try {
-    const line = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Pss:'));
-    return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN);
-  } catch {
-    return NaN;
-  }
+  return opts;
 }
 
 // ---------------------------------------------------------------- setup
 
-const work = mkdtempSync(join(tmpdir(), 'tsrun-bench-'));
 const bundle = join(work, 'bundle');
+const sharedRootfs = join(bundle, 'rootfs');
 const runtimes: Runtime[] = [];
-let serial = 0;
-const made = new Set<string>();
-
-function newId(rt: Runtime): string {
-  const id = `bench-${process.pid}-${serial++}`;
-  made.add(`${rt.name}\0${id}`);
-  return id;
-}
-
-function cleanup(): void {
-  for (const key of made) {
-    const [name, id] = key.split('\0');
-    const rt = runtimes.find((r) => r.name === name);
-    if (rt) spawnSync(rt.base[0], [...rt.base.slice(1), '--root', rt.root, 'delete', '--force', id], { stdio: 'ignore', timeout: 20000 });
-  }
-  made.clear();
-  rmSync(work, { recursive: true, force: true });
-}
-
-function forget(rt: Runtime, id: string): void {
-  made.delete(`${rt.name}\0${id}`);
-}
-
-function deleteNow(rt: Runtime, id: string): void {
-  invoke(rt, ['delete', '--force', id]);
-  forget(rt, id);
-}
 
 function setup(): void {
   if (!existsSync(join(ROOTFS, 'bin', 'busybox')) && !existsSync(join(ROOTFS, 'bin', 'sh'))) {
@@ -164,7 +86,7 @@ function setup(): void {
   }
   if (!existsSync(TSRUN)) throw new Error(`no ${TSRUN}: run npm run build`);
   mkdirSync(bundle);
-  const copy = spawnSync('cp', ['-a', ROOTFS, join(bundle, 'rootfs')], { encoding: 'utf8' });
+  const copy = spawnSync('cp', ['-a', ROOTFS, sharedRootfs], { encoding: 'utf8' });
   if (copy.status !== 0) throw new Error(`copying the rootfs failed: ${copy.stderr}`);
   const spec = defaultSpec();
   spec.process!.terminal = false;
@@ -176,8 +98,14 @@ function setup(): void {
   else process.stdout.write('runc not found: tsrun only\n');
 }
 
-// ---------------------------------------------------------------- measurements
+function runcPath(): string {
+  const r = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' });
+  return r.stdout.trim() || 'runc';
+}
 
+// ---------------------------------------------------------------- sequential measurements
+
+/** Values by runtime name ("tsrun", "runc"; "node" and "node (inherited env)" for the floor). */
 interface Series {
   label: string;
   unit: string;
@@ -188,13 +116,42 @@ function series(label: string, unit: string): Series {
   return { label, unit, values: new Map(runtimes.map((r) => [r.name, []])) };
 }
 
+function push(s: Series, name: string, value: number): void {
+  if (!s.values.has(name)) s.values.set(name, []);
+  s.values.get(name)!.push(value);
+}
+
 function measureRun(rt: Runtime, s: Series): void {
   const id = newId(rt);
-  s.values.get(rt.name)!.push(invoke(rt, ['run', '--bundle', bundle, id]).ms);
+  push(s, rt.name, invoke(rt, ['run', '--bundle', bundle, id]).ms);
   forget(rt, id);
 }
 
-function measureLifecycle(rt: Runtime, s: Series, rss: Series, pss: Series): void {
+function vmRssKb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN);
+}
+
+/**
+ * Pss (proportional set size: shared pages, node's text say, counted by
+ * share, so N inits cost about N x Pss) and the private part alone (USS).
+ * Pss falls as more processes on the machine map the same node binary and
+ * libraries; USS does not, and is the floor Pss approaches.
+ */
+function smapsKb(pid: number): { pss: number; uss: number } {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  } catch {
+    return { pss: NaN, uss: NaN };
+  }
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { pss: field('Pss'), uss: field('Private_Clean') + field('Private_Dirty') };
+}
+
+function measureLifecycle(rt: Runtime, s: Series, mem: { rss: Series; pss: Series; uss: Series }): void {
   const id = newId(rt);
   const pidFile = join(work, `${rt.name}-${id}.pid`);
   const t0 = now();
@@ -202,14 +159,16 @@ function measureLifecycle(rt: Runtime, s: Series, rss: Series, pss: Series): voi
   const t1 = now();
   const pid = Number(readFileSync(pidFile, 'utf8'));
   // Not timed: reading /proc for the memory figures.
-  rss.values.get(rt.name)!.push(vmRssKb(pid) / 1024);
-  pss.values.get(rt.name)!.push(pssKb(pid) / 1024);
+  const smaps = smapsKb(pid);
+  push(mem.rss, rt.name, vmRssKb(pid) / 1024);
+  push(mem.pss, rt.name, smaps.pss / 1024);
+  push(mem.uss, rt.name, smaps.uss / 1024);
   const t2 = now();
   invoke(rt, ['start', id]);
   waitGone(pid);
   invoke(rt, ['delete', id]);
   const t3 = now();
-  s.values.get(rt.name)!.push(t1 - t0 + (t3 - t2));
+  push(s, rt.name, t1 - t0 + (t3 - t2));
   forget(rt, id);
   rmSync(pidFile, { force: true });
 }
@@ -217,180 +176,138 @@ function measureLifecycle(rt: Runtime, s: Series, rss: Series, pss: Series): voi
 function measureState(rt: Runtime, id: string, s: Series): void {
   const r = invoke(rt, ['state', id]);
   if (!/"status":\s*"created"/.test(r.stdout)) throw new Error(`${rt.name} state: unexpected ${r.stdout}`);
-  s.values.get(rt.name)!.push(r.ms);
+  push(s, rt.name, r.ms);
 }
 
-// ---------------------------------------------------------------- module loading
+/** The environment the tsrun launcher gives node: the caller's, without NODE_* (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, ...). */
+function launcherEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NODE_')));
+}
 
-const PRELOAD = `
-'use strict';
-const Module = require('module');
-const { writeFileSync } = require('fs');
-const original = Module._load;
-let depth = 0, loadNs = 0n, firstStart = 0n;
-Module._load = function (request, parent, isMain) {
-  if (depth === 0) {
-    const t0 = process.hrtime.bigint();
-    if (firstStart === 0n) firstStart = t0;
-    depth++;
-    try { return original.apply(this, arguments); }
-    finally { depth--; loadNs += process.hrtime.bigint() - t0; }
+/** CPU of `state` on a created container per runtime, and of `node -e 0` in both environments; interleaved so drift hits all alike. */
+async function measureCpu(runs: number, stateIds: Map<string, string>, stateCpu: Series, floor: Series): Promise<void> {
+  const clean = launcherEnv();
+  const node = (env: NodeJS.ProcessEnv): number => cpuMs([process.execPath, '-e', '0'], env);
+  node(process.env); // warm-up: page cache
+  for (let i = 0; i < runs; i++) {
+    await tick();
+    push(floor, 'node', node(clean));
+    push(floor, 'node (inherited env)', node(process.env));
+    for (const rt of runtimes) push(stateCpu, rt.name, cpuMs([...rt.base, '--root', rt.root, 'state', stateIds.get(rt.name)!]));
   }
-  depth++;
-  try { return original.apply(this, arguments); } finally { depth--; }
-};
-process.on('exit', () => {
-  const files = Object.keys(require.cache);
-  writeFileSync(process.env.BENCH_LOAD_REPORT, JSON.stringify({
-    loadMs: Number(loadNs) / 1e6,
-    modules: files.length,
-    ajv: files.some((f) => /[\\\\/]node_modules[\\\\/]ajv[\\\\/]/.test(f)),
-    yargs: files.some((f) => /[\\\\/]node_modules[\\\\/]yargs[\\\\/]/.test(f)),
-    koffi: files.some((f) => /[\\\\/]node_modules[\\\\/]koffi[\\\\/]/.test(f)),
-    lockfile: files.some((f) => /[\\\\/]node_modules[\\\\/]proper-lockfile[\\\\/]/.test(f)),
-  }));
-});
-`;
-
-interface LoadReport {
-  loadMs: number;
-  modules: number;
-  ajv: boolean;
-  yargs: boolean;
-  koffi: boolean;
-  lockfile: boolean;
 }
 
-interface LoadCase {
-  verb: string;
-  /** Arguments after `--root R`; prepare makes what they need. */
-  prepare(rt: Runtime): { args: string[]; after?: () => void };
-  /** Loading these is a regression. */
-  mustNotLoad: (keyof LoadReport)[];
+/** Wall (run, lifecycle, state) and memory (waiting init) rows, then the CPU of state and of node. */
+interface Sequential {
+  /** Every row, for the detail table. */
+  wall: Series[];
+  run: Series;
+  pss: Series;
+  stateCpu: Series;
+  floor: Series;
 }
 
-function loadOnce(tsrun: Runtime, preload: string, args: string[]): { report: LoadReport; wallMs: number } {
-  const reportFile = join(work, `load-${serial++}.json`);
-  const t0 = now();
-  const errPath = join(work, 'load.err');
-  const err = openSync(errPath, 'w');
-  let r: ReturnType<typeof spawnSync>;
-  try {
-    r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '--no-warnings', '-r', preload, CLI_ENTRY, '--root', tsrun.root, ...args], {
-      stdio: ['ignore', 'ignore', err],
-      env: { ...process.env, BENCH_LOAD_REPORT: reportFile },
-      timeout: 30000,
-    });
-  } finally {
-    closeSync(err);
+async function sequentialRows(runs: number): Promise<Sequential> {
+  const run = series('run true', 'ms');
+  const lifecycle = series('create+start+wait+delete', 'ms');
+  const state = series('state', 'ms');
+  const mem = { rss: series('waiting init VmRSS', 'MiB'), pss: series('waiting init Pss', 'MiB'), uss: series('waiting init USS (private)', 'MiB') };
+  const stateCpu = series('state CPU', 'ms');
+  const floor: Series = { label: 'node -e 0 CPU', unit: 'ms', values: new Map() };
+  // One warm-up of each, then the runtimes alternate so drift hits both alike.
+  for (const rt of runtimes) {
+    measureRun(rt, series('warm-up', 'ms'));
+    measureLifecycle(rt, series('warm-up', 'ms'), { rss: series('', ''), pss: series('', ''), uss: series('', '') });
   }
-  const wallMs = now() - t0;
-  if (r.status !== 0) throw new Error(`tsrun ${args.join(' ')} exited ${r.status ?? r.signal}: ${readFileSync(errPath, 'utf8')}`);
-  const report = JSON.parse(readFileSync(reportFile, 'utf8')) as LoadReport;
-  rmSync(reportFile, { force: true });
-  return { report, wallMs };
+  progress(`run: ${runs} runs per runtime`);
+  for (let i = 0; i < runs; i++) {
+    await tick();
+    for (const rt of runtimes) measureRun(rt, run);
+  }
+  progress(`create+start+wait+delete: ${runs} runs per runtime`);
+  for (let i = 0; i < runs; i++) {
+    await tick();
+    for (const rt of runtimes) measureLifecycle(rt, lifecycle, mem);
+  }
+  const stateIds = new Map<string, string>();
+  for (const rt of runtimes) {
+    const id = newId(rt);
+    invoke(rt, ['create', '--bundle', bundle, id]);
+    stateIds.set(rt.name, id);
+  }
+  progress(`state (wall, then CPU) and node -e 0: ${runs} runs each`);
+  for (let i = 0; i < runs; i++) {
+    await tick();
+    for (const rt of runtimes) measureState(rt, stateIds.get(rt.name)!, state);
+  }
+  await measureCpu(runs, stateIds, stateCpu, floor);
+  for (const rt of runtimes) {
+    invoke(rt, ['delete', '--force', stateIds.get(rt.name)!]);
+    forget(rt, stateIds.get(rt.name)!);
+  }
+  return { wall: [run, lifecycle, state, mem.rss, mem.pss, mem.uss], run, pss: mem.pss, stateCpu, floor };
 }
 
-function measureLoading(tsrun: Runtime, runs: number): string[][] {
-  const preload = join(work, 'load-hook.js');
-  writeFileSync(preload, PRELOAD);
-  const stateId = newId(tsrun);
-  invoke(tsrun, ['create', '--bundle', bundle, stateId]);
-  const cases: LoadCase[] = [
-    { verb: 'state', prepare: () => ({ args: ['state', stateId] }), mustNotLoad: ['ajv', 'yargs', 'koffi'] },
-    { verb: 'kill', prepare: () => ({ args: ['kill', stateId, '0'] }), mustNotLoad: ['ajv', 'yargs', 'koffi'] },
-    { verb: 'list', prepare: () => ({ args: ['list'] }), mustNotLoad: ['ajv', 'yargs', 'koffi'] },
-    {
-      verb: 'delete',
-      prepare: (rt) => {
-        const id = newId(rt);
-        invoke(rt, ['create', '--bundle', bundle, id]);
-        return { args: ['delete', '--force', id], after: () => forget(rt, id) };
-      },
-      mustNotLoad: ['ajv', 'yargs'],
-    },
-    {
-      verb: 'create',
-      prepare: (rt) => {
-        const id = newId(rt);
-        return { args: ['create', '--bundle', bundle, id], after: () => deleteNow(rt, id) };
-      },
-      mustNotLoad: ['yargs'],
-    },
-    {
-      verb: 'start',
-      prepare: (rt) => {
-        const id = newId(rt);
-        invoke(rt, ['create', '--bundle', bundle, id]);
-        return { args: ['start', id], after: () => deleteNow(rt, id) };
-      },
-      mustNotLoad: ['ajv', 'yargs'],
-    },
-    {
-      verb: 'run',
-      prepare: (rt) => {
-        const id = newId(rt);
-        return { args: ['run', '--bundle', bundle, id], after: () => forget(rt, id) };
-      },
-      mustNotLoad: ['yargs'],
-    },
-    {
-      verb: 'spec',
-      prepare: () => {
-        const dir = mkdtempSync(join(work, 'spec-'));
-        return { args: ['spec', '--bundle', dir], after: () => rmSync(dir, { recursive: true, force: true }) };
-      },
-      mustNotLoad: ['ajv', 'yargs', 'koffi'],
-    },
-    { verb: '--help', prepare: () => ({ args: ['--help'] }), mustNotLoad: ['ajv', 'koffi'] },
-  ];
-  const rows: string[][] = [['verb', 'load ms p50', 'p90', 'process ms p50', 'modules', 'ajv', 'yargs (full)', 'koffi', 'lockfile', 'verdict']];
-  const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
-  for (const c of cases) {
-    const load: number[] = [];
-    const wall: number[] = [];
-    let last: LoadReport | undefined;
-    for (let i = 0; i < runs; i++) {
-      const { args, after } = c.prepare(tsrun);
-      try {
-        const r = loadOnce(tsrun, preload, args);
-        load.push(r.report.loadMs);
-        wall.push(r.wallMs);
-        last = { ...r.report, modules: Math.max(last?.modules ?? 0, r.report.modules) };
-      } finally {
-        after?.();
-      }
+// ---------------------------------------------------------------- the lock
+
+/**
+ * withContainerLock() on one id, `n` times in this process, with nothing to
+ * do inside: what every state-changing command pays for its lock, without
+ * node's start-up around it. Loaded when needed, from the build.
+ */
+async function measureLock(n: number): Promise<number[]> {
+  const { withContainerLock } = await import('../src/lifecycle/lock');
+  const root = mkdtempSync(join(work, 'lock-'));
+  for (let i = 0; i < 20; i++) await withContainerLock(root, 'bench-lock', () => undefined);
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    await withContainerLock(root, 'bench-lock', () => undefined);
+    ms.push(now() - t0);
+  }
+  rmSync(root, { recursive: true, force: true });
+  return ms;
+}
+
+// ---------------------------------------------------------------- many containers, podman
+
+async function parallelRows(n: number, reps: number): Promise<GroupResult[]> {
+  const results: GroupResult[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    for (const rt of runtimes) {
+      progress(`parallel: ${n} concurrent create+start+delete --force, ${rt.name}, repetition ${rep + 1}/${reps}`);
+      const r = await parallelGroup(rt, n, rep, sharedRootfs);
+      progress(`  ${fmt(r.wallMs, 0)} ms, ${r.errors.length} failed commands, ${r.leaks.length} leaks`);
+      results.push(r);
     }
-    const bad = c.mustNotLoad.filter((k) => last![k]);
-    rows.push([
-      c.verb,
-      fmt(median(load)),
-      fmt(percentile(load, 90)),
-      fmt(median(wall)),
-      String(last!.modules),
-      yesNo(last!.ajv),
-      yesNo(last!.yargs),
-      yesNo(last!.koffi),
-      yesNo(last!.lockfile),
-      bad.length === 0 ? 'ok' : `LOADS ${bad.join(', ')}`,
-    ]);
   }
-  deleteNow(tsrun, stateId);
-  return rows;
+  return results;
+}
+
+/** One runtime after the other: both sets at once would hold 400 waiting inits. */
+async function listRows(count: number, runs: number): Promise<{ cpu: Series; errors: string[]; leaks: string[] }> {
+  const cpu = series(`list, ${count} containers, CPU`, 'ms');
+  const errors: string[] = [];
+  const leaks: string[] = [];
+  for (const rt of runtimes) {
+    const r = await listGroup(rt, count, runs, sharedRootfs);
+    cpu.values.set(rt.name, r.cpu);
+    errors.push(...r.errors.map((e) => `${rt.name} ${e}`));
+    leaks.push(...r.leaks.map((l) => `${rt.name} ${l}`));
+  }
+  return { cpu, errors, leaks };
+}
+
+async function podmanRows(runs: number): Promise<PodmanResult | string> {
+  const missing = podmanMissing();
+  if (missing) return missing;
+  const rts = [{ name: 'tsrun', path: TSRUN }];
+  if (runtimes.some((r) => r.name === 'runc')) rts.push({ name: 'runc', path: runcPath() });
+  progress(`podman run --rm: ${runs} runs per runtime`);
+  return measurePodman(rts, runs, sharedRootfs);
 }
 
 // ---------------------------------------------------------------- output
-
-function fmt(n: number, digits = 1): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
-  const line = (r: string[]): string => r.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]) : cell.padStart(widths[col]))).join('  ');
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n') + '\n';
-}
 
 function comparisonRows(all: Series[]): string[][] {
   const hasRunc = runtimes.some((r) => r.name === 'runc');
@@ -410,38 +327,154 @@ function comparisonRows(all: Series[]): string[][] {
   return rows;
 }
 
-function main(): void {
-  const runs = parseRuns(process.argv.slice(2));
+function floorRows(floor: Series, stateCpu: Series): string[][] {
+  const rows: string[][] = [['node -e 0 CPU (ms)', 'p50', 'p90', 'tsrun state CPU / this']];
+  const t = median(stateCpu.values.get('tsrun') ?? []);
+  for (const [name, label] of [['node', 'launcher env (NODE_* unset)'], ['node (inherited env)', 'inherited env']]) {
+    const v = floor.values.get(name) ?? [];
+    rows.push([label, fmt(median(v)), fmt(percentile(v, 90)), `${fmt(t / median(v), 2)}x`]);
+  }
+  return rows;
+}
+
+function groupRows(groups: GroupResult[]): string[][] {
+  const rows: string[][] = [['runtime', 'containers', 'wall ms', 'failed commands', 'leaks']];
+  for (const g of groups) rows.push([g.runtime, String(g.n), fmt(g.wallMs, 0), String(g.errors.length), String(g.leaks.length)]);
+  return rows;
+}
+
+/** The first few error and leak lines, for a reader to act on. */
+function problems(title: string, errors: string[], leaks: string[]): string {
+  const lines: string[] = [];
+  if (errors.length > 0) lines.push(`${title}: ${errors.length} failed commands, first: `, ...errors.slice(0, 5).map((e) => `  ${e}`));
+  if (leaks.length > 0) lines.push(`${title}: ${leaks.length} leaks, first: `, ...leaks.slice(0, 10).map((l) => `  ${l}`));
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+// ---------------------------------------------------------------- summary
+
+interface Results extends Sequential {
+  podman: PodmanResult | string;
+  wallGroups: GroupResult[] | string;
+  leakGroups: GroupResult[] | string;
+  list: { cpu: Series; errors: string[]; leaks: string[] } | string;
+  lock: number[] | string;
+}
+
+const SUMMARY_HEADER = ['measure', 'tsrun', 'runc', 'node -e 0', 'ratio', 'target', 'verdict'];
+
+function verdict(ok: boolean | undefined): string {
+  return ok === undefined ? 'not measured' : ok ? 'met' : 'missed';
+}
+
+/** A row whose target is a ratio to runc's median. */
+function againstRunc(measure: string, t: number[], r: number[], limit: number): string[] {
+  const ratio = median(t) / median(r);
+  return [measure, fmt(median(t)), fmt(median(r)), '-', `${fmt(ratio, 2)}x`, `<= ${limit}x runc`, verdict(Number.isFinite(ratio) ? ratio <= limit : undefined)];
+}
+
+function notMeasured(measure: string, target: string, reason: string): string[] {
+  return [measure, 'n/a', 'n/a', '-', '-', target, `not measured (${reason.split('\n')[0].slice(0, 80)})`];
+}
+
+function byRuntime(groups: GroupResult[], name: string): GroupResult[] {
+  return groups.filter((g) => g.runtime === name);
+}
+
+function summaryRows(res: Results, opts: Options): string[][] {
+  const get = (s: Series, name: string): number[] => s.values.get(name) ?? [];
+  const rows = [SUMMARY_HEADER, againstRunc('run of busybox true, wall (ms)', get(res.run, 'tsrun'), get(res.run, 'runc'), 3)];
+  const podmanTitle = 'podman run --rm (cgroupfs), wall (ms)';
+  if (typeof res.podman === 'string') rows.push(notMeasured(podmanTitle, '<= 1.5x runc', res.podman));
+  else rows.push(againstRunc(podmanTitle, res.podman.wall.get('tsrun') ?? [], res.podman.wall.get('runc') ?? [], 1.5));
+  const stateT = median(get(res.stateCpu, 'tsrun'));
+  const nodeClean = median(get(res.floor, 'node'));
+  rows.push(['state, CPU (ms)', fmt(stateT), fmt(median(get(res.stateCpu, 'runc'))), fmt(nodeClean), `${fmt(stateT / nodeClean, 2)}x`, '<= 1.3x node -e 0', verdict(stateT / nodeClean <= 1.3)]);
+  const wallTitle = `${opts.parallelWall} parallel create+start+delete --force, wall (ms)`;
+  if (typeof res.wallGroups === 'string') rows.push(notMeasured(wallTitle, '<= 4x runc', res.wallGroups));
+  else {
+    const row = againstRunc(wallTitle, byRuntime(res.wallGroups, 'tsrun').map((g) => g.wallMs), byRuntime(res.wallGroups, 'runc').map((g) => g.wallMs), 4);
+    // A wall with failed commands is not comparable: say so beside the verdict.
+    const failed = byRuntime(res.wallGroups, 'tsrun').reduce((n, g) => n + g.errors.length, 0);
+    if (failed > 0) row[6] += ` (${failed} failed)`;
+    rows.push(row);
+  }
+  const leakTitle = `${opts.parallelLeaks} parallel create+start+delete --force, errors+leaks`;
+  if (typeof res.leakGroups === 'string') rows.push(notMeasured(leakTitle, '0', res.leakGroups));
+  else {
+    const count = (name: string): number => byRuntime(res.leakGroups as GroupResult[], name).reduce((n, g) => n + g.errors.length + g.leaks.length, 0);
+    rows.push([leakTitle, String(count('tsrun')), runtimes.length > 1 ? String(count('runc')) : 'n/a', '-', '-', '0', verdict(count('tsrun') === 0)]);
+  }
+  const listTitle = `list with ${opts.listContainers} containers, CPU (ms)`;
+  if (typeof res.list === 'string') rows.push(notMeasured(listTitle, '<= 1.2x runc', res.list));
+  else rows.push(againstRunc(listTitle, get(res.list.cpu, 'tsrun'), get(res.list.cpu, 'runc'), 1.2));
+  const pss = median(get(res.pss, 'tsrun'));
+  rows.push(['created-but-not-started init, Pss (MiB)', fmt(pss), fmt(median(get(res.pss, 'runc'))), '-', '-', '<= 13 MiB', verdict(pss <= 13)]);
+  if (typeof res.lock === 'string') rows.push(notMeasured('taking the per-container lock (ms)', '< 1 ms', res.lock));
+  else rows.push(['taking the per-container lock (ms)', fmt(median(res.lock), 3), 'n/a', '-', '-', '< 1 ms', verdict(median(res.lock) < 1)]);
+  return rows;
+}
+
+// ---------------------------------------------------------------- main
+
+/** Runs a phase; an unexpected failure becomes the row's "not measured" reason instead of ending the run. */
+async function attempt<T>(name: string, fn: () => T | Promise<T>): Promise<T | string> {
+  try {
+    return await fn();
+  } catch (err) {
+    process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? err}\n`);
+    return `failed: ${(err as Error).message}`;
+  }
+}
+
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+async function manyContainers(opts: Options, res: Results): Promise<void> {
+  res.wallGroups = await attempt('parallel', () => parallelRows(opts.parallelWall, opts.parallelReps));
+  res.leakGroups = await attempt('parallel', () => parallelRows(opts.parallelLeaks, opts.leakReps));
+  for (const groups of [res.wallGroups, res.leakGroups]) {
+    if (typeof groups === 'string') continue;
+    out(`\nConcurrent create -> start -> delete --force chains (each group its own state root and parent cgroup)\n${table(groupRows(groups))}`);
+    out(problems(`${groups[0]?.n} parallel`, groups.flatMap((g) => g.errors.map((e) => `${g.runtime} ${e}`)), groups.flatMap((g) => g.leaks.map((l) => `${g.runtime} ${l}`))));
+  }
+  res.list = await attempt('list', () => listRows(opts.listContainers, opts.runs));
+  if (typeof res.list !== 'string') {
+    out(`\nlist over ${opts.listContainers} created containers, CPU (user+sys, bash times)\n${table(comparisonRows([res.list.cpu]))}`);
+    out(problems('list', res.list.errors, res.list.leaks));
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const started = now();
   setup();
   const runcVersion = runtimes.some((r) => r.name === 'runc') ? spawnSync('runc', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] : 'none';
-  process.stdout.write(`tsrun vs ${runcVersion}; node ${process.version}; ${runs} runs each, busybox \`true\`, bundle ${bundle}\n\n`);
-
-  const run = series('run true', 'ms');
-  const lifecycle = series('create+start+wait+delete', 'ms');
-  const state = series('state', 'ms');
-  const rss = series('waiting init VmRSS', 'MiB');
-  const pss = series('waiting init Pss', 'MiB');
-
-  // One warm-up of each, then the runtimes alternate so drift hits both alike.
-  for (const rt of runtimes) {
-    measureRun(rt, series('warm-up', 'ms'));
-    measureLifecycle(rt, series('warm-up', 'ms'), series('', ''), series('', ''));
-  }
-  for (let i = 0; i < runs; i++) for (const rt of runtimes) measureRun(rt, run);
-  for (let i = 0; i < runs; i++) for (const rt of runtimes) measureLifecycle(rt, lifecycle, rss, pss);
-  const stateIds = new Map<string, string>();
-  for (const rt of runtimes) {
-    const id = newId(rt);
-    invoke(rt, ['create', '--bundle', bundle, id]);
-    stateIds.set(rt.name, id);
-  }
-  for (let i = 0; i < runs; i++) for (const rt of runtimes) measureState(rt, stateIds.get(rt.name)!, state);
-  for (const rt of runtimes) deleteNow(rt, stateIds.get(rt.name)!);
-
-  process.stdout.write('Wall time and memory (median p50, p90)\n');
-  process.stdout.write(table(comparisonRows([run, lifecycle, state, rss, pss])));
-  process.stdout.write('\nModule loading per tsrun verb (Module._load hook; "process ms" is the whole node process)\n');
-  process.stdout.write(table(measureLoading(runtimes[0], runs)));
+  out(`tsrun vs ${runcVersion}; node ${process.version}; ${opts.runs} runs each, busybox \`true\`, bundle ${bundle}\n\n`);
+  const seq = await sequentialRows(opts.runs);
+  out('Wall time, memory and CPU (median p50, p90; CPU is user+sys of the command and its waited-for children)\n');
+  out(table(comparisonRows([...seq.wall, seq.stateCpu])));
+  out(`\n${table(floorRows(seq.floor, seq.stateCpu))}`);
+  const res: Results = { ...seq, podman: '', wallGroups: '', leakGroups: '', list: '', lock: '' };
+  progress(`lock: ${opts.lockAcquisitions} acquisitions`);
+  res.lock = await attempt('lock', () => measureLock(opts.lockAcquisitions));
+  if (typeof res.lock !== 'string') out(`\nwithContainerLock() with nothing to do, in process: p50 ${fmt(median(res.lock), 3)} ms, p90 ${fmt(percentile(res.lock, 90), 3)} ms over ${res.lock.length}\n`);
+  res.podman = await attempt('podman', () => podmanRows(opts.runs));
+  if (typeof res.podman !== 'string') {
+    const s: Series = { label: 'podman run --rm true', unit: 'ms', values: res.podman.wall };
+    out(`\npodman run --rm --network=none (cgroupfs, ${res.podman.driver} store, imported image)\n${table(comparisonRows([s]))}`);
+    out(res.podman.leaks.length === 0 ? 'podman: no runtime state, libpod cgroup, process or podman record left\n' : problems('podman', [], res.podman.leaks));
+  } else out(`\npodman: not measured: ${res.podman}\n`);
+  await manyContainers(opts, res);
+  // Capped at 10 runs: nine verbs, and no target of the summary depends on them.
+  const loadRuns = Math.min(opts.runs, 10);
+  progress(`module loading per tsrun verb: ${loadRuns} runs each`);
+  out(`\nModule loading per tsrun verb, ${loadRuns} runs (Module._load hook; "process ms" is the whole node process)\n`);
+  out(table(await measureLoading(runtimes[0], loadRuns, bundle)));
+  out(`\nSummary (medians; issue 13 targets; ${fmt((now() - started) / 1000, 0)} s)\n${table(summaryRows(res, opts))}`);
+  const floor = (name: string): string => fmt(median(seq.floor.values.get(name) ?? []));
+  out(`node -e 0 CPU: ${floor('node')} ms with NODE_* unset (as the launcher runs node; the state ratio's reference), ${floor('node (inherited env)')} ms with the inherited environment\n`);
 }
 
 let exitCode = 0;
@@ -451,12 +484,13 @@ const interrupted = (): void => {
 };
 process.on('SIGINT', interrupted);
 process.on('SIGTERM', interrupted);
-try {
-  main();
-} catch (err) {
-  process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
-  exitCode = 1;
-} finally {
-  cleanup();
-}
-process.exitCode = exitCode;
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    exitCode = 1;
+  })
+  .finally(() => {
+    progress('cleaning up');
+    cleanup();
+    process.exitCode = exitCode;
+  });
