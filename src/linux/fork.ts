@@ -6,13 +6,11 @@
 //    parent checks /proc/self/smaps and, if any range still says `dc`, kills
 //    the child and forks again. The child waits on a pipe for the verdict.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { libc } from './libc';
+import { madvise, MADV_DOFORK } from './memory';
 import { makePipe, readFd, writeFd, closeFd } from './fd';
 import { rawFork, exitNow, waitPid } from './proc';
 import { sendSignal } from './signals';
 
-const madvise = libc.func('int madvise(uint64_t addr, uint64_t len, int advice)');
-const MADV_DOFORK = 11;
 const MAX_ATTEMPTS = 20;
 
 /**

@@ -1,0 +1,88 @@
+// The launcher (bin/tsrun, written by hack/make-launcher.js): node starts
+// clean whatever the caller's environment, the startup snapshot is used only
+// with the node binary it was built by, and hooks and containers still get
+// exactly the environment config.json gives them.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from '../helpers/session';
+import { REPO, TSRUN, tempDir } from '../helpers/harness';
+import type { Spec } from '../../src/spec/types';
+
+const BLOB = join(REPO, 'dist', 'snapshot', 'tsrun.blob');
+const NODE_REF = join(REPO, 'dist', 'snapshot', 'node.ref');
+
+/** Variables that would stop node, or slow it, were they passed on. */
+const HOSTILE_NODE_ENV = {
+  NODE_OPTIONS: '--require /nonexistent/tsrun-test-preload.js',
+  NODE_EXTRA_CA_CERTS: '/nonexistent/tsrun-test-ca.pem',
+  NODE_PATH: '/nonexistent',
+};
+
+/** `sh -x` of a launcher: what it would exec, seen in its trace. */
+function traceLauncher(launcher: string, args: string[]): { status: number | null; trace: string; stdout: string } {
+  const r = spawnSync('/bin/sh', ['-x', launcher, ...args], { encoding: 'utf8', timeout: 30000 });
+  return { status: r.status, trace: r.stderr, stdout: r.stdout };
+}
+
+describe('launcher', function () {
+  let s: Session;
+  let dir: string;
+
+  beforeEach(() => {
+    s = new Session();
+    dir = tempDir('tsrun-launcher-');
+  });
+  afterEach(() => {
+    s.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts node clean: a NODE_OPTIONS that would stop node, NODE_EXTRA_CA_CERTS and NODE_PATH do not reach it', () => {
+    const env = { ...process.env, ...HOSTILE_NODE_ENV };
+    const version = s.exec(['--version'], { env });
+    assert.equal(version.status, 0, version.stderr);
+    assert.match(version.stdout, /^tsrun version /);
+    const b = s.bundle(['true']);
+    const run = s.exec(['run', '--bundle', b.dir, s.id('clean')], { env });
+    assert.equal(run.status, 0, run.stderr);
+  });
+
+  it('gives hooks and the container exactly the environment config.json names, whatever the caller has', () => {
+    const hookEnv = join(dir, 'hook-env');
+    const b = s.bundle(['env'], (spec: Spec) => {
+      spec.process!.env = ['PATH=/bin:/usr/bin', 'ONLY=container'];
+      // The hook's stdout goes nowhere: sh writes env's to a file (sh itself adds PWD).
+      spec.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `exec /usr/bin/env > ${hookEnv}`], env: ['ONLY=hook'] }] };
+    });
+    const run = s.exec(['run', '--bundle', b.dir, s.id('envs')], { env: { ...process.env, ...HOSTILE_NODE_ENV, CALLER_ONLY: 'yes' } });
+    assert.equal(run.status, 0, run.stderr);
+    // HOME is the runtime's addition when config.json has none, as runc's.
+    assert.deepEqual(run.stdout.trim().split('\n').sort(), ['HOME=/root', 'ONLY=container', 'PATH=/bin:/usr/bin']);
+    const hookVars = readFileSync(hookEnv, 'utf8').trim().split('\n').filter((v) => !v.startsWith('PWD='));
+    assert.deepEqual(hookVars, ['ONLY=hook']);
+  });
+
+  it('runs the startup snapshot only with the node binary it was built by, and not for create', () => {
+    assert.ok(existsSync(BLOB) && existsSync(NODE_REF), 'npm run build made a snapshot on this machine');
+    const state = traceLauncher(TSRUN, ['--root', s.root, 'list']);
+    assert.equal(state.status, 0, state.trace);
+    assert.match(state.trace, /exec \S+ .*--snapshot-blob/);
+    // create leaves an init waiting: it runs the bundle, whose heap is smaller.
+    const create = traceLauncher(TSRUN, ['--root', s.root, '--log-format', 'text', 'create', '--bundle', join(dir, 'none'), 'x']);
+    assert.notEqual(create.status, 0);
+    assert.doesNotMatch(create.trace, /--snapshot-blob/);
+    assert.match(create.trace, /exec \S+ .*dist\/tsrun\.js/);
+    // The same launcher where node.ref is another file (node upgraded since the build): the bundle.
+    const otherNode = join(dir, 'other-node');
+    writeFileSync(otherNode, '');
+    const moved = join(dir, 'tsrun');
+    writeFileSync(moved, readFileSync(TSRUN, 'utf8').split(NODE_REF).join(otherNode));
+    chmodSync(moved, 0o755);
+    const fallback = traceLauncher(moved, ['--version']);
+    assert.equal(fallback.status, 0, fallback.trace);
+    assert.match(fallback.stdout, /^tsrun version /);
+    assert.doesNotMatch(fallback.trace, /exec \S+ .*--snapshot-blob/);
+  });
+});
