@@ -1,7 +1,7 @@
 // tsrun's entry point in the V8 startup snapshot (hack/build-bundle.js).
 // Code run while the snapshot is built may only load Node's built-ins. The
 // command line's own modules (parsing, the verbs' descriptions, the state
-// store) are evaluated then and kept in the snapshot: none reads the
+// store, what state and list read) are evaluated then and kept in the snapshot: none reads the
 // environment or loads koffi when loaded (were one to, the build would fail
 // and the launcher run the bundle). The rest is bundled and compiled into the
 // snapshot, evaluated on first use after deserialisation, when koffi's native
@@ -11,6 +11,8 @@ import { createRequire } from 'node:module';
 import { runCli } from './run-cli';
 import { splitGlobal, parseCommandArgs } from './parse';
 import { COMMANDS } from './commands';
+// Evaluated here for `state` and `list`, the verbs callers run most.
+import '../lifecycle/list';
 
 /**
  * Parses a command line for every verb while the snapshot is built, so the

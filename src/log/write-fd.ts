@@ -3,9 +3,7 @@
 // its whole network stack to make one, ~5 ms at every call. tsrun's output
 // is a few lines, written before it exits, so plain write(2) does.
 import { writeSync } from 'node:fs';
-
-/** A sleep for the EAGAIN case; made on first use (a startup snapshot is built without SharedArrayBuffer). */
-let sleeper: Int32Array | undefined;
+import { sleepMs } from '../linux/sleep';
 
 /**
  * Writes all of `text` to `fd`. A pipe another process made non-blocking
@@ -19,8 +17,7 @@ export function writeFully(fd: number, text: string): void {
       data = data.subarray(writeSync(fd, data));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      sleeper ??= new Int32Array(new SharedArrayBuffer(4));
-      Atomics.wait(sleeper, 0, 0, 1);
+      sleepMs(1);
     }
   }
 }
