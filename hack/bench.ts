@@ -39,6 +39,7 @@ import { join } from 'node:path';
 import { defaultSpec } from '../src/spec/default-spec';
 import { cleanup, cpuMs, fmt, forget, invoke, median, newId, now, percentile, progress, ROOTFS, table, tick, TSRUN, waitGone, work, type Runtime } from './bench/common';
 import { measureLoading } from './bench/loading';
+import { sleepMs } from '../src/linux/sleep';
 import { listGroup, parallelGroup, type GroupResult } from './bench/parallel';
 import { measurePodman, podmanMissing, type PodmanResult } from './bench/podman';
 
@@ -151,6 +152,19 @@ function smapsKb(pid: number): { pss: number; uss: number } {
   return { pss: field('Pss'), uss: field('Private_Clean') + field('Private_Dirty') };
 }
 
+/** Until the process sleeps in the kernel's FIFO open (wchan wait_for_partner), 2 s at most. */
+function waitBlockedOnFifo(pid: number): void {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    try {
+      if (readFileSync(`/proc/${pid}/wchan`, 'utf8') === 'wait_for_partner') return;
+    } catch {
+      return;
+    }
+    sleepMs(1);
+  }
+}
+
 function measureLifecycle(rt: Runtime, s: Series, mem: { rss: Series; pss: Series; uss: Series }): void {
   const id = newId(rt);
   const pidFile = join(work, `${rt.name}-${id}.pid`);
@@ -158,7 +172,10 @@ function measureLifecycle(rt: Runtime, s: Series, mem: { rss: Series; pss: Serie
   invoke(rt, ['create', '--bundle', bundle, '--pid-file', pidFile, id]);
   const t1 = now();
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  // Not timed: reading /proc for the memory figures.
+  // Not timed: reading /proc for the memory figures, once the init is
+  // blocked opening its fifo (both runtimes' inits wait there), where it
+  // stays until start.
+  waitBlockedOnFifo(pid);
   const smaps = smapsKb(pid);
   push(mem.rss, rt.name, vmRssKb(pid) / 1024);
   push(mem.pss, rt.name, smaps.pss / 1024);

@@ -1,18 +1,26 @@
 // tsrun's entry point in the V8 startup snapshot (hack/build-bundle.js).
 // Code run while the snapshot is built may only load Node's built-ins. The
-// command line's own modules (parsing, the verbs' descriptions, the state
-// store, what state and list read) are evaluated then and kept in the snapshot: none reads the
-// environment or loads koffi when loaded (were one to, the build would fail
-// and the launcher run the bundle). The rest is bundled and compiled into the
-// snapshot, evaluated on first use after deserialisation, when koffi's native
-// module can be loaded through a real `require`.
+// command line and the verbs' modules are evaluated then and kept in the
+// snapshot: none reads the environment or calls a C function when loaded
+// (were one to, the build would fail and the launcher run the bundle). What
+// they load on demand (help, the systemd driver) is compiled into the
+// snapshot and evaluated on first use. koffi's native module is loaded after
+// deserialisation, through a real `require`.
 import { startupSnapshot } from 'node:v8';
 import { createRequire } from 'node:module';
 import { runCli } from './run-cli';
 import { splitGlobal, parseCommandArgs } from './parse';
 import { COMMANDS } from './commands';
-// Evaluated here for `state` and `list`, the verbs callers run most.
+// The verbs' own modules, evaluated here rather than at each call (koffi
+// and libc load on a C function's first call: linux/libc.ts).
 import '../lifecycle/list';
+import '../lifecycle/start';
+import '../lifecycle/kill';
+import '../lifecycle/delete';
+import '../lifecycle/run';
+import '../lifecycle/exec';
+import '../lifecycle/cgroup-ops';
+import '../lifecycle/signals';
 
 /**
  * Parses a command line for every verb while the snapshot is built, so the

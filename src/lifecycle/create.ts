@@ -45,6 +45,8 @@ export interface CreateOptions {
   consoleFd?: number;
   /** --systemd-cgroup: the cgroup is to be a systemd scope. */
   systemdCgroup?: boolean;
+  /** `run`: start follows at once, so the init keeps its memory rather than give it back and fault it in again. */
+  startsAtOnce?: boolean;
   /** --rootless (see rootless.ts); auto when left out. */
   rootless?: RootlessFlag;
 }
@@ -83,7 +85,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   // Everything that can refuse the config is decided before anything is made.
   const fifoPath = join(store.dir(id), EXEC_FIFO_NAME);
   const rootfs = realpathSync(resolveRootfs(spec, bundle));
-  const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
+  const plan = makePlan(spec, { id, bundle, rootfs, fifoPath, noPivot: opts.noPivot ?? false, waitsForStart: opts.startsAtOnce !== true, preserveFds: opts.preserveFds ?? 0, warn: logWarning });
   const rdt = planContainerIntelRdt(spec, id);
   store.claim(id);
   undo.push(() => store.remove(id));

@@ -61,7 +61,7 @@ export async function runContainer(opts: RunOptions): Promise<number> {
 
 /** `beforeStart` runs between create and start (the terminal relay is set up there). */
 async function createAndStart(opts: RunOptions, beforeStart?: () => void): Promise<ContainerRecord> {
-  const record = await createContainer(opts);
+  const record = await createContainer({ ...opts, startsAtOnce: true });
   try {
     beforeStart?.();
     await startContainer(opts.root, opts.id);

@@ -37,7 +37,6 @@ function wholeFileWriteLock(): Buffer {
   flock.writeInt16LE(SEEK_SET, 2);
   return flock;
 }
-const WRITE_LOCK = wholeFileWriteLock();
 
 /**
  * Opens (making it, 0600) the lock file `path`, close-on-exec. The
@@ -62,7 +61,7 @@ export function closeLockFile(fd: number): void {
  * holds it, false when another process does; any other failure throws.
  */
 export function tryLockFile(fd: number, path: string): boolean {
-  if ((fcntl(fd, F_SETLK, 'const uint8_t *', WRITE_LOCK) as number) === 0) return true;
+  if ((fcntl(fd, F_SETLK, 'const uint8_t *', wholeFileWriteLock()) as number) === 0) return true;
   const errno = lastErrno();
   // POSIX lets a held lock answer EACCES or EAGAIN; an interrupted call is tried again.
   if (errno === EAGAIN || errno === EACCES || errno === EINTR) return false;

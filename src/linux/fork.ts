@@ -79,8 +79,8 @@ function someMappingStillDontfork(): boolean {
   return false;
 }
 
-/** V8's gc(), there when node runs with --expose-gc (the launcher passes it). */
-const collectGarbage = (globalThis as { gc?: (options: { type: 'minor' | 'major' }) => void }).gc;
+/** V8's gc(), there when node runs with --expose-gc (the launcher passes it); looked up at each use, as the one a snapshot was built with is not this process's. */
+const collectGarbage = (options: { type: 'minor' | 'major' }): void => (globalThis as { gc?: (o: typeof options) => void }).gc?.(options);
 
 /**
  * A scavenge (under a millisecond) before the pass leaves the young
@@ -91,7 +91,7 @@ const collectGarbage = (globalThis as { gc?: (options: { type: 'minor' | 'major'
  * about one time in seven when little had run before it.
  */
 function emptyNewSpace(): void {
-  collectGarbage?.({ type: 'minor' });
+  collectGarbage({ type: 'minor' });
 }
 
 /**

@@ -12,10 +12,11 @@ import { madvise, mallocTrim, MADV_DONTNEED } from './memory';
  * again. Failures change nothing.
  */
 export function releaseIdleMemory(): void {
+  // Read first: the GC then takes smaps' text (a few hundred kB) too.
+  const ranges = cleanFileMappings();
   dropForkScratch();
   (globalThis as { gc?: () => void }).gc?.();
   mallocTrim(0);
-  const ranges = cleanFileMappings();
   // The largest (node's own text) goes last: code that runs after a drop
   // faults its pages back in.
   ranges.sort((a, b) => Number(a[1] - a[0] - (b[1] - b[0])));

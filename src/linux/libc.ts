@@ -1,5 +1,10 @@
 // The one place koffi loads libc. Every C declaration in the project lives in
 // a file of src/linux/ and is made through `libc.func`.
+//
+// koffi and libc are loaded on the first call, not when a module declares a
+// function: the modules can then be evaluated while the startup snapshot is
+// built (native modules cannot be loaded then), and a verb that declares but
+// never calls a C function does not load koffi at all.
 import type Koffi from 'koffi';
 import { dirname, join } from 'node:path';
 import { constants } from 'node:os';
@@ -23,8 +28,41 @@ function loadKoffi(): typeof Koffi {
   }
 }
 
-export const koffi = loadKoffi();
-export const libc = koffi.load('libc.so.6');
+type KoffiFunction = ReturnType<ReturnType<typeof Koffi.load>['func']>;
+
+let loadedKoffi: typeof Koffi | undefined;
+let loadedLibc: ReturnType<typeof Koffi.load> | undefined;
+
+function realKoffi(): typeof Koffi {
+  return (loadedKoffi ??= loadKoffi());
+}
+
+function realLibc(): ReturnType<typeof Koffi.load> {
+  return (loadedLibc ??= realKoffi().load('libc.so.6'));
+}
+
+/** koffi's module object, loaded on first use of any of its members. */
+export const koffi = new Proxy({} as typeof Koffi, {
+  get: (_target, name) => {
+    const value = Reflect.get(realKoffi(), name) as unknown;
+    return typeof value === 'function' ? value.bind(loadedKoffi) : value;
+  },
+});
+
+/**
+ * libc as koffi gives it, but `func` declares on the first call. The
+ * returned function takes the same arguments (variadic ones included) and
+ * keeps `.async`.
+ */
+export const libc = {
+  func(signature: string): KoffiFunction {
+    let declared: KoffiFunction | undefined;
+    const real = (): KoffiFunction => (declared ??= realLibc().func(signature));
+    const call = ((...args: unknown[]) => real()(...args)) as KoffiFunction;
+    Object.defineProperty(call, 'async', { value: (...args: unknown[]) => (real().async as (...a: unknown[]) => void)(...args) });
+    return call;
+  },
+};
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {

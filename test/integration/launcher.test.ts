@@ -69,11 +69,11 @@ describe('launcher', function () {
     const state = traceLauncher(TSRUN, ['--root', s.root, 'list']);
     assert.equal(state.status, 0, state.trace);
     assert.match(state.trace, /exec \S+ .*--snapshot-blob/);
-    // create leaves an init waiting: it runs the bundle, whose heap is smaller.
+    // create leaves an init waiting: it runs the bundle, whose heap is smaller, in V8's lite mode.
     const create = traceLauncher(TSRUN, ['--root', s.root, '--log-format', 'text', 'create', '--bundle', join(dir, 'none'), 'x']);
     assert.notEqual(create.status, 0);
     assert.doesNotMatch(create.trace, /--snapshot-blob/);
-    assert.match(create.trace, /exec \S+ .*dist\/tsrun\.js/);
+    assert.match(create.trace, /exec \S+ .*--lite-mode .*dist\/tsrun\.js/);
     // The same launcher where node.ref is another file (node upgraded since the build): the bundle.
     const otherNode = join(dir, 'other-node');
     writeFileSync(otherNode, '');

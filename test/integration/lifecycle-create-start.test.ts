@@ -44,6 +44,8 @@ describe('lifecycle: create, start, state', function () {
     });
     const id = s.id();
     const { pid } = s.create(id, bundle);
+    // The init gives its memory back just before it blocks opening the fifo.
+    assert.ok(await waitFor(() => readFileSync(`/proc/${pid}/wchan`, 'utf8') === 'wait_for_partner'), 'the init never blocked on its fifo');
     // The resident part of each executable mapping of node: a fresh fork keeps
     // the creating process's (~12 MiB); after the drop only what the last
     // steps touched comes back.

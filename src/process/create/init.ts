@@ -83,8 +83,8 @@ export function runInit(plan: ContainerPlan, report: number, fromParentFd: numbe
     return exitNow(1);
   }
   try {
-    releaseIdleMemory();
-    waitForStart(state.fifoFd);
+    // Last before blocking: what runs after the release faults its pages back in.
+    waitForStart(state.fifoFd, plan.waitsForStart ? releaseIdleMemory : undefined);
     runHooks('startContainer', plan.spec.hooks?.startContainer, hookState(plan, 'created', state.hostPid));
     execProcess(setup);
   } catch (err) {

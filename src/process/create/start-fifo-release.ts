@@ -17,12 +17,14 @@ export function releaseExecFifo(path: string, initAlive: () => boolean): void {
   }
   try {
     const byte = Buffer.alloc(1);
-    for (;;) {
+    // The init is usually scheduled within a fraction of a millisecond:
+    // short waits first, then 1 ms ones.
+    for (let wait = 0.05; ; wait = Math.min(1, wait * 2)) {
       const got = readOrAgain(fd, byte);
       if (got === 1) break;
       // 0 (EOF): the init has not opened its end yet, or died; null (EAGAIN): opened, not yet written.
       if (got === 0 && !initAlive()) throw new UserError('cannot start container: its init process has exited');
-      sleepMs(1);
+      sleepMs(wait);
     }
   } finally {
     closeSync(fd);

@@ -27,9 +27,11 @@ export function holdExecFifo(path: string): number {
   return openFd(path, O_PATH | O_CLOEXEC);
 }
 
-/** In the init, last step before exec: blocks until `start`. */
-export function waitForStart(heldFd: number): void {
-  const fd = openFd(`/proc/self/fd/${heldFd}`, O_WRONLY | O_CLOEXEC);
+/** In the init, last step before exec: blocks until `start`. `beforeBlocking` runs just before the blocking open. */
+export function waitForStart(heldFd: number, beforeBlocking?: () => void): void {
+  const path = `/proc/self/fd/${heldFd}`;
+  beforeBlocking?.();
+  const fd = openFd(path, O_WRONLY | O_CLOEXEC);
   writeFd(fd, '0');
   closeFd(fd);
   closeFd(heldFd);

@@ -19,6 +19,8 @@ export interface ContainerPlan {
   rootfs: string;
   fifoPath: string;
   noPivot: boolean;
+  /** The init waits for a `start` that may be long in coming (create, not run): it gives back idle memory first. */
+  waitsForStart: boolean;
   /** The container's process (config.json's `process`), as exec's plan has its own. */
   process: ProcessPlan;
   /** Namespaces joined by path, in the order they must be joined (user first). */
@@ -59,6 +61,8 @@ export interface PlanOptions {
   rootfs: string;
   fifoPath: string;
   noPivot: boolean;
+  /** Default true (create); run passes false. */
+  waitsForStart?: boolean;
   preserveFds: number;
   /** Where warnings about the config go (capabilities newer than the kernel). */
   warn?: (msg: string) => void;
@@ -88,6 +92,7 @@ export function makePlan(spec: Spec, options: PlanOptions): ContainerPlan {
     ...rest,
     spec,
     noPivot: options.noPivot || !hasMountNamespace,
+    waitsForStart: options.waitsForStart ?? true,
     process: planProcess(spec, { origin: 'config', preserveFds, warn: warn ?? (() => undefined) }),
     join,
     create: fresh.filter((k) => k !== 'user'),
