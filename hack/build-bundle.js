@@ -3,10 +3,13 @@
 //
 //   dist/tsrun.js          the CLI bundled into one file by esbuild (koffi's
 //                          native module stays outside: it is a .node file)
-//   dist/snapshot/         a V8 startup snapshot of that bundle for the node
-//                          binary running this script, and `node.ref`, a hard
-//                          link to that binary: the launcher uses the snapshot
-//                          only while its node is still the same file.
+//   dist/snapshot/         V8 startup snapshots of that bundle for the node
+//                          binary running this script: `read.blob` (the
+//                          command line and what state and list run) and
+//                          `full.blob` (every verb's modules; a bigger heap,
+//                          slower to load for a verb that only reads), and
+//                          `node.ref`, a hard link to that binary: the launcher
+//                          uses a snapshot only while its node is that file.
 //
 // Why: most of a tsrun call was Node reading and compiling ~100 modules;
 // one file saves the lookups and reads, and the snapshot the compilation
@@ -50,12 +53,11 @@ function node(args) {
   return spawnSync(process.execPath, [...NODE_FLAGS, ...args], { encoding: 'utf8', env });
 }
 
-function buildSnapshot() {
-  fs.rmSync(snapshotDir, { recursive: true, force: true });
-  fs.mkdirSync(snapshotDir, { recursive: true });
-  const entry = path.join(snapshotDir, 'entry.js');
-  const blob = path.join(snapshotDir, 'tsrun.blob');
-  bundle('snapshot-main.js', entry, 'iife');
+/** Builds dist/snapshot/NAME.blob from src/cli/ENTRY; a reason when it cannot be used. */
+function buildBlob(name, entryFile) {
+  const entry = path.join(snapshotDir, `${name}-entry.js`);
+  const blob = path.join(snapshotDir, `${name}.blob`);
+  bundle(entryFile, entry, 'iife');
   const built = node(['--snapshot-blob', blob, '--build-snapshot', entry]);
   if (built.status !== 0) return `node --build-snapshot failed: ${(built.stderr || '').trim().split('\n').pop()}`;
   const plain = node([BUNDLE, '--version']);
@@ -63,6 +65,14 @@ function buildSnapshot() {
   if (fromBlob.status !== 0 || fromBlob.stdout !== plain.stdout) {
     return `the snapshot does not run here: ${(fromBlob.stderr || fromBlob.stdout).trim().split('\n').pop()}`;
   }
+  return null;
+}
+
+function buildSnapshots() {
+  fs.rmSync(snapshotDir, { recursive: true, force: true });
+  fs.mkdirSync(snapshotDir, { recursive: true });
+  const problem = buildBlob('read', 'snapshot-main.js') ?? buildBlob('full', 'snapshot-full.js');
+  if (problem !== null) return problem;
   try {
     fs.linkSync(fs.realpathSync(process.execPath), path.join(snapshotDir, 'node.ref'));
   } catch (err) {
@@ -73,7 +83,7 @@ function buildSnapshot() {
 
 function main() {
   bundle('main.js', BUNDLE);
-  const problem = process.argv.includes('--no-snapshot') ? 'not asked for' : buildSnapshot();
+  const problem = process.argv.includes('--no-snapshot') ? 'not asked for' : buildSnapshots();
   if (problem !== null) {
     fs.rmSync(snapshotDir, { recursive: true, force: true });
     process.stderr.write(`build-bundle: no startup snapshot (${problem}); tsrun runs the bundle\n`);

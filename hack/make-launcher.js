@@ -12,7 +12,8 @@ const repo = path.resolve(__dirname, '..');
 const dist = path.join(repo, 'dist');
 const bundle = path.join(dist, 'tsrun.js');
 const plain = path.join(dist, 'src', 'cli', 'main.js');
-const blob = path.join(dist, 'snapshot', 'tsrun.blob');
+const readBlob = path.join(dist, 'snapshot', 'read.blob');
+const fullBlob = path.join(dist, 'snapshot', 'full.blob');
 const nodeRef = path.join(dist, 'snapshot', 'node.ref');
 const launcher = path.join(repo, 'bin', 'tsrun');
 const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -55,17 +56,21 @@ const FIND_VERB = [
  */
 const CREATE_FLAGS = '--lite-mode --no-expose-wasm';
 
+/** The verbs that only read state: the lighter snapshot loads faster. */
+const READ_VERBS = 'state|list|ps|events|spec|features|help|""';
+
 function execLines() {
   const entry = fs.existsSync(bundle) ? bundle : plain;
   const run = `exec ${node} ${flags} ${quote(entry)} "$@"`;
   const create = [`if [ "$verb" = create ]; then`, `  exec ${node} ${flags} ${CREATE_FLAGS} ${quote(entry)} "$@"`, 'fi'];
-  if (!fs.existsSync(blob) || !fs.existsSync(nodeRef)) return [...FIND_VERB, ...create, run];
+  if (![readBlob, fullBlob, nodeRef].every((f) => fs.existsSync(f))) return [...FIND_VERB, ...create, run];
   return [
     ...FIND_VERB,
     ...create,
-    '# The snapshot fits only the node binary it was built by: node.ref is a hard link to it.',
+    '# The snapshots fit only the node binary they were built by: node.ref is a hard link to it.',
     `if [ ${node} -ef ${quote(nodeRef)} ]; then`,
-    `  exec ${node} ${flags} --snapshot-blob ${quote(blob)} -- ${quote(bundle)} "$@"`,
+    `  case "$verb" in ${READ_VERBS}) blob=${quote(readBlob)} ;; *) blob=${quote(fullBlob)} ;; esac`,
+    `  exec ${node} ${flags} --snapshot-blob "$blob" -- ${quote(bundle)} "$@"`,
     'fi',
     run,
   ];

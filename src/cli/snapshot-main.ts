@@ -1,7 +1,8 @@
-// tsrun's entry point in the V8 startup snapshot (hack/build-bundle.js).
-// Code run while the snapshot is built may only load Node's built-ins. The
-// command line and the verbs' modules are evaluated then and kept in the
-// snapshot: none reads the environment or calls a C function when loaded
+// tsrun's entry point in the V8 startup snapshots (hack/build-bundle.js):
+// this one, for the verbs that only read (state, list, ...), and
+// snapshot-full.ts for the others. Code run while a snapshot is built may
+// only load Node's built-ins. The command line and the verbs' modules are
+// evaluated then and kept in the snapshot: none reads the environment or calls a C function when loaded
 // (were one to, the build would fail and the launcher run the bundle). What
 // they load on demand (help, the systemd driver) is compiled into the
 // snapshot and evaluated on first use. koffi's native module is loaded after
@@ -11,16 +12,8 @@ import { createRequire } from 'node:module';
 import { runCli } from './run-cli';
 import { splitGlobal, parseCommandArgs } from './parse';
 import { COMMANDS } from './commands';
-// The verbs' own modules, evaluated here rather than at each call (koffi
-// and libc load on a C function's first call: linux/libc.ts).
+// What state and list run, evaluated here rather than at each call.
 import '../lifecycle/list';
-import '../lifecycle/start';
-import '../lifecycle/kill';
-import '../lifecycle/delete';
-import '../lifecycle/run';
-import '../lifecycle/exec';
-import '../lifecycle/cgroup-ops';
-import '../lifecycle/signals';
 
 /**
  * Parses a command line for every verb while the snapshot is built, so the

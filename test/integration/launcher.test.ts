@@ -10,7 +10,8 @@ import { Session } from '../helpers/session';
 import { REPO, TSRUN, tempDir } from '../helpers/harness';
 import type { Spec } from '../../src/spec/types';
 
-const BLOB = join(REPO, 'dist', 'snapshot', 'tsrun.blob');
+const READ_BLOB = join(REPO, 'dist', 'snapshot', 'read.blob');
+const FULL_BLOB = join(REPO, 'dist', 'snapshot', 'full.blob');
 const NODE_REF = join(REPO, 'dist', 'snapshot', 'node.ref');
 
 /** Variables that would stop node, or slow it, were they passed on. */
@@ -65,10 +66,13 @@ describe('launcher', function () {
   });
 
   it('runs the startup snapshot only with the node binary it was built by, and not for create', () => {
-    assert.ok(existsSync(BLOB) && existsSync(NODE_REF), 'npm run build made a snapshot on this machine');
-    const state = traceLauncher(TSRUN, ['--root', s.root, 'list']);
-    assert.equal(state.status, 0, state.trace);
-    assert.match(state.trace, /exec \S+ .*--snapshot-blob/);
+    assert.ok(existsSync(READ_BLOB) && existsSync(FULL_BLOB) && existsSync(NODE_REF), 'npm run build made the snapshots on this machine');
+    const list = traceLauncher(TSRUN, ['--root', s.root, 'list']);
+    assert.equal(list.status, 0, list.trace);
+    assert.match(list.trace, /exec \S+ .*--snapshot-blob \S*read\.blob/);
+    const kill = traceLauncher(TSRUN, ['--root', s.root, 'kill', 'missing', 'TERM']);
+    assert.notEqual(kill.status, 0);
+    assert.match(kill.trace, /exec \S+ .*--snapshot-blob \S*full\.blob/);
     // create leaves an init waiting: it runs the bundle, whose heap is smaller, in V8's lite mode.
     const create = traceLauncher(TSRUN, ['--root', s.root, '--log-format', 'text', 'create', '--bundle', join(dir, 'none'), 'x']);
     assert.notEqual(create.status, 0);
