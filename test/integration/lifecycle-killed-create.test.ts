@@ -55,11 +55,10 @@ describe('lifecycle: a killed create', function () {
   });
 
   /**
-   * Runs `create` until it stops itself at `point`, notes what it made,
-   * SIGKILLs it and waits until it is gone. stdio goes to files: the init
-   * inherits it.
+   * Runs `create` until it stops itself at `point` and notes what it made.
+   * stdio goes to files: the init inherits it.
    */
-  async function killCreateAt(point: StopPoint, id: string, bundle: Bundle): Promise<KilledCreate> {
+  async function createStoppedAt(point: StopPoint, id: string, bundle: Bundle): Promise<KilledCreate & { kill: () => Promise<void> }> {
     const errPath = join(io, `${id}.err`);
     const err = openSync(errPath, 'w');
     const child = spawn(TSRUN, ['--root', s.root, 'create', '--bundle', bundle.dir, id], {
@@ -76,8 +75,17 @@ describe('lifecycle: a killed create', function () {
     s.track(initPid);
     const forked = liveProcessesMentioning(s.root).filter((p) => p !== pid);
     forked.forEach((p) => s.track(p));
-    child.kill('SIGKILL');
-    await exited;
+    const kill = async (): Promise<void> => {
+      child.kill('SIGKILL');
+      await exited;
+    };
+    return { initPid, forked, kill };
+  }
+
+  /** createStoppedAt, then SIGKILL, waiting until create is gone. */
+  async function killCreateAt(point: StopPoint, id: string, bundle: Bundle): Promise<KilledCreate> {
+    const { initPid, forked, kill } = await createStoppedAt(point, id, bundle);
+    await kill();
     return { initPid, forked };
   }
 
@@ -114,6 +122,27 @@ describe('lifecycle: a killed create', function () {
       createStartDelete(id, bundle);
     });
   }
+
+  it('state, list and ps answer at once while a create holds the lock', async () => {
+    const bundle = s.bundle(['sleep', '1000']);
+    const id = s.id('busy');
+    const { initPid, kill } = await createStoppedAt('init-ready', id, bundle);
+    try {
+      // A verb that waited for the lock would wait as long as create is stopped.
+      const state = s.exec(['state', id], { timeoutMs: BOUND_MS });
+      assert.equal(state.status, 0, state.stderr);
+      assert.equal((JSON.parse(state.stdout) as { status: string }).status, 'creating');
+      const list = s.exec(['list', '--format', 'json'], { timeoutMs: BOUND_MS });
+      assert.equal(list.status, 0, list.stderr);
+      assert.deepEqual((JSON.parse(list.stdout) as Array<{ id: string }>).map((c) => c.id), [id]);
+      const ps = s.exec(['ps', '--format', 'json', id], { timeoutMs: BOUND_MS });
+      assert.equal(ps.status, 0, ps.stderr);
+      assert.ok((JSON.parse(ps.stdout) as number[]).includes(initPid), `ps: ${ps.stdout}`);
+    } finally {
+      await kill();
+    }
+    forceDelete(id);
+  });
 
   for (const point of ['locked', 'claimed', 'init-forked', 'init-ready', 'written'] as const) {
     it(`killed at "${point}" (inside the lock): start and kill answer at once`, async () => {
