@@ -16,6 +16,8 @@ const readBlob = path.join(dist, 'snapshot', 'read.blob');
 const fullBlob = path.join(dist, 'snapshot', 'full.blob');
 const nodeRef = path.join(dist, 'snapshot', 'node.ref');
 const launcher = path.join(repo, 'bin', 'tsrun');
+/** Names this install's verdict files (several checkouts may share a machine). */
+const installKey = require('node:crypto').createHash('sha256').update(dist).digest('hex').slice(0, 12);
 const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 const node = quote(process.execPath);
 const flags = '--single-threaded --expose-gc --no-warnings';
@@ -59,6 +61,32 @@ const CREATE_FLAGS = '--lite-mode --no-expose-wasm';
 /** The verbs that only read state: the lighter snapshot loads faster. */
 const READ_VERBS = 'state|list|ps|events|spec|features|help|""';
 
+/**
+ * Whether the snapshots load here: node refuses (exit 14, nothing run) a
+ * blob made with another V8 configuration, which can differ with the same
+ * node binary on another machine (seen: a VM with other CPU features). The
+ * first call after a boot or a build tries both blobs and leaves its verdict
+ * in /run (root) or $XDG_RUNTIME_DIR: `.ok` or `.bad`, newer than the blobs.
+ * Where neither is writable the snapshots are not used.
+ */
+function snapshotCheckLines() {
+  const tryBlob = (blob) => `${node} ${flags} --snapshot-blob ${quote(blob)} -- ${quote(bundle)} --version >/dev/null 2>&1`;
+  const newer = (file) => `[ "${file}" -nt ${quote(readBlob)} ] && [ "${file}" -nt ${quote(fullBlob)} ]`;
+  return [
+    'snapshot=',
+    `if [ ${node} -ef ${quote(nodeRef)} ]; then`,
+    `  if [ -w /run ]; then verdict=/run/tsrun-snapshot-${installKey}`,
+    `  elif [ -n "\${XDG_RUNTIME_DIR:-}" ] && [ -w "$XDG_RUNTIME_DIR" ]; then verdict=$XDG_RUNTIME_DIR/tsrun-snapshot-${installKey}`,
+    '  else verdict=; fi',
+    '  if [ -z "$verdict" ]; then :',
+    `  elif ${newer('$verdict.ok')}; then snapshot=1`,
+    `  elif ${newer('$verdict.bad')}; then :`,
+    `  elif ${tryBlob(readBlob)} && ${tryBlob(fullBlob)}; then snapshot=1; : >"$verdict.ok" 2>/dev/null`,
+    '  else : >"$verdict.bad" 2>/dev/null; fi',
+    'fi',
+  ];
+}
+
 function execLines() {
   const entry = fs.existsSync(bundle) ? bundle : plain;
   const run = `exec ${node} ${flags} ${quote(entry)} "$@"`;
@@ -67,8 +95,10 @@ function execLines() {
   return [
     ...FIND_VERB,
     ...create,
-    '# The snapshots fit only the node binary they were built by: node.ref is a hard link to it.',
-    `if [ ${node} -ef ${quote(nodeRef)} ]; then`,
+    '# The snapshots fit only the node binary they were built by (node.ref is a hard link to it)',
+    '# and a V8 configuration that can differ between machines.',
+    ...snapshotCheckLines(),
+    'if [ -n "$snapshot" ]; then',
     `  case "$verb" in ${READ_VERBS}) blob=${quote(readBlob)} ;; *) blob=${quote(fullBlob)} ;; esac`,
     `  exec ${node} ${flags} --snapshot-blob "$blob" -- ${quote(bundle)} "$@"`,
     'fi',

@@ -4,7 +4,7 @@
 // exactly the environment config.json gives them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from '../helpers/session';
 import { REPO, TSRUN, tempDir } from '../helpers/harness';
@@ -88,5 +88,31 @@ describe('launcher', function () {
     assert.equal(fallback.status, 0, fallback.trace);
     assert.match(fallback.stdout, /^tsrun version /);
     assert.doesNotMatch(fallback.trace, /exec \S+ .*--snapshot-blob/);
+  });
+
+  it('runs the bundle where node refuses the snapshots (another V8 configuration), and remembers that', () => {
+    // Blobs node refuses as it refuses one made on another machine: exit 14, nothing run.
+    const readBlob = join(dir, 'read.blob');
+    const fullBlob = join(dir, 'full.blob');
+    writeFileSync(readBlob, 'not a snapshot');
+    writeFileSync(fullBlob, 'not a snapshot');
+    const verdicts = join(dir, 'verdict-');
+    const launcher = join(dir, 'tsrun');
+    writeFileSync(
+      launcher,
+      readFileSync(TSRUN, 'utf8').split(READ_BLOB).join(readBlob).split(FULL_BLOB).join(fullBlob).split('/run/tsrun-snapshot-').join(verdicts),
+    );
+    chmodSync(launcher, 0o755);
+    for (const attempt of ['first', 'second']) {
+      const r = traceLauncher(launcher, ['--root', s.root, 'list']);
+      assert.equal(r.status, 0, `${attempt} call: ${r.trace}`);
+      assert.match(r.stdout, /^ID\s+PID/);
+      assert.doesNotMatch(r.trace, /exec \S+ .*--snapshot-blob/);
+      // The verdict is kept: the second call does not try the blobs again.
+      if (attempt === 'second') assert.doesNotMatch(r.trace, /--snapshot-blob \S+ -- \S+ --version/);
+    }
+    const kept = readdirSync(dir).filter((f) => f.startsWith('verdict-'));
+    assert.equal(kept.length, 1);
+    assert.match(kept[0], /\.bad$/);
   });
 });
