@@ -13,7 +13,7 @@ import { forkChild } from '../linux/fork';
 import { closeFd, dupTo, makeMemoryFile, makePipe, writeFd } from '../linux/fd';
 import { execProgram, exitNow, newProcessGroup, resetSignals, waitPid, WNOHANG, type WaitResult } from '../linux/proc';
 import { sendSignal } from '../linux/signals';
-import { closeFrom } from '../linux/fd';
+import { closeOnExecFrom } from '../linux/fd';
 import { sleepMs } from '../linux/sleep';
 
 export type HookKind = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
@@ -79,7 +79,7 @@ function execHook(hook: Hook, stdinFd: number, outFd: number): never {
     dupTo(stdinFd, 0);
     dupTo(outFd, 1);
     dupTo(outFd, 2);
-    closeFrom(3);
+    closeOnExecFrom(3);
     newProcessGroup();
     resetSignals();
     execProgram(hook.path, hook.args ?? [hook.path], hook.env ?? []);

@@ -100,34 +100,42 @@ export function dupTo(oldFd: number, newFd: number, cloexec = false): void {
   check(c.dup3(oldFd, newFd, cloexec ? O_CLOEXEC : 0) as number, 'dup3', `fd ${oldFd} to ${newFd}`);
 }
 
-/** Closes every descriptor from `first` upwards. */
-export function closeFrom(first: number): void {
-  closeRange(first, 0xffffffff);
+/**
+ * Marks every descriptor from `first` upwards close-on-exec: they close at
+ * execve and reach no program, as runc does it. Not closed now: Node's own
+ * descriptors (libuv's event fd) must stay valid until execve, or a task V8
+ * posts in between (a GC growing the heap) aborts the process.
+ */
+export function closeOnExecFrom(first: number): void {
+  closeOnExecRange(first, 0xffffffff);
 }
+
+const CLOSE_RANGE_CLOEXEC = 4;
 
 /**
- * close_range(2), or one close(2) per open descriptor when it is refused: a
- * container's seccomp profile, loaded before this point when the process may
- * not set no_new_privs, often predates close_range and answers EPERM/ENOSYS.
+ * close_range(2) with CLOSE_RANGE_CLOEXEC, or FD_CLOEXEC on each open
+ * descriptor when it is refused: a container's seccomp profile, loaded before
+ * this point when the process may not set no_new_privs, often predates
+ * close_range and answers EPERM/ENOSYS (EINVAL: a kernel before 5.11).
  */
-function closeRange(first: number, last: number): void {
-  if (rawSyscall(syscallNumber('close_range'), 'unsigned int', first, 'unsigned int', last, 'unsigned int', 0) >= 0) return;
+function closeOnExecRange(first: number, last: number): void {
+  if (rawSyscall(syscallNumber('close_range'), 'unsigned int', first, 'unsigned int', last, 'unsigned int', CLOSE_RANGE_CLOEXEC) >= 0) return;
   const errno = lastErrno();
-  if (errno !== 1 /* EPERM */ && errno !== 38 /* ENOSYS */) throw syscallError('close_range', `fds ${first}-${last}`, errno);
+  if (errno !== 1 /* EPERM */ && errno !== 38 /* ENOSYS */ && errno !== 22 /* EINVAL */) throw syscallError('close_range', `fds ${first}-${last}`, errno);
   for (const name of readdirSync('/proc/self/fd')) {
     const fd = Number(name);
-    if (fd >= first && fd <= last) c.close(fd);
+    if (fd >= first && fd <= last && isOpen(fd)) setCloexec(fd, true);
   }
 }
 
-/** closeFrom(first) that leaves the descriptors in `keep` open (one close_range per gap). */
-export function closeFromExcept(first: number, keep: number[]): void {
+/** closeOnExecFrom(first) that leaves the descriptors in `keep` as they are (one close_range per gap). */
+export function closeOnExecFromExcept(first: number, keep: number[]): void {
   let from = first;
   for (const fd of keep.filter((k) => k >= first).sort((a, b) => a - b)) {
-    if (fd > from) closeRange(from, fd - 1);
+    if (fd > from) closeOnExecRange(from, fd - 1);
     from = Math.max(from, fd + 1);
   }
-  closeFrom(from);
+  closeOnExecFrom(from);
 }
 
 export function makeFifo(path: string, mode: number): void {
