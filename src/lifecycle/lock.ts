@@ -16,19 +16,17 @@
 // behind. A command that opened the file before that and then gets the lock
 // holds it on an unlinked inode: it sees that (the path is gone or names
 // another file) and starts again on the path.
-import { join } from 'node:path';
 import { UserError } from '../errors';
 import { closeLockFile, isFileAtPath, openLockFile, tryLockFile, unlinkFile } from '../linux/file-lock';
-import { validateId } from './ids';
 import { stateRootHint } from './rootless';
-import { ensureStateRoot } from './store';
+import { ensureStateRoot, lockFilePath } from './store';
 
 /** How long a command waits for another one on the same container. */
 const LOCK_WAIT_MS = 100_000;
 
 export async function withContainerLock<T>(root: string, id: string, work: () => T | Promise<T>): Promise<T> {
   ensureStateRoot(root);
-  const path = join(root, `${validateId(id)}.lock`);
+  const path = lockFilePath(root, id);
   const fd = await acquire(root, id, path);
   try {
     return await work();

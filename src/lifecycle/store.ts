@@ -71,6 +71,11 @@ export function ensureStateRoot(root: string): void {
   }
 }
 
+/** The file whose record lock is container `id`'s lock (lock.ts), beside its directory. */
+export function lockFilePath(root: string, id: string): string {
+  return join(root, `${validateId(id)}.lock`);
+}
+
 export class StateStore {
   constructor(readonly root: string) {}
 
@@ -84,7 +89,7 @@ export class StateStore {
 
   /** True when anything of `id` is under the root: its directory, or a lock file a killed command left. */
   hasTraces(id: string): boolean {
-    return existsSync(this.dir(id)) || existsSync(join(this.root, `${id}.lock`));
+    return existsSync(this.dir(id)) || existsSync(lockFilePath(this.root, id));
   }
 
   /**

@@ -128,16 +128,6 @@ function closeOnExecRange(first: number, last: number): void {
   }
 }
 
-/** closeOnExecFrom(first) that leaves the descriptors in `keep` as they are (one close_range per gap). */
-export function closeOnExecFromExcept(first: number, keep: number[]): void {
-  let from = first;
-  for (const fd of keep.filter((k) => k >= first).sort((a, b) => a - b)) {
-    if (fd > from) closeOnExecRange(from, fd - 1);
-    from = Math.max(from, fd + 1);
-  }
-  closeOnExecFrom(from);
-}
-
 export function makeFifo(path: string, mode: number): void {
   check(c.mkfifo(path, mode) as number, 'mkfifo', path);
 }

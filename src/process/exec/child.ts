@@ -64,7 +64,7 @@ export function runExecChild(plan: ExecPlan, handles: ContainerHandles, report: 
   try {
     runSteps(EXEC_STEPS, plan, state);
     // The report pipe stays open to execve (close-on-exec): its closing tells the parent the exec happened.
-    execProcess(state.setup, [report]);
+    execProcess(state.setup);
   } catch (err) {
     reportError(report, err);
   }

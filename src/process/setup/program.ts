@@ -2,7 +2,7 @@
 // slate (what Node left behind, docs/architecture.md §6.6), and execve it.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { UserError } from '../../errors';
-import { closeOnExecFromExcept, isOpen, setCloexec, setNonblocking } from '../../linux/fd';
+import { closeOnExecFrom, isOpen, setCloexec, setNonblocking } from '../../linux/fd';
 import { changeDir, currentDir, resetSignals } from '../../linux/proc';
 
 /** Finds `name` the way execvp would, with the container's PATH; throws runc's words. */
@@ -122,16 +122,16 @@ function homeOf(uid: number): string {
 /**
  * Undo what Node did to the process: stdio marked close-on-exec and
  * non-blocking, signals ignored or blocked; every other descriptor but the
- * preserved ones (fds 3 .. 3+preserveFds-1) and `keep` (close-on-exec ones
- * the init still needs after this: the seccomp agent's socket) is made
- * close-on-exec, so that execve closes it.
+ * preserved ones (fds 3 .. 3+preserveFds-1) is made close-on-exec, so that
+ * execve closes it. Those still needed until then (the report pipe, the
+ * seccomp agent's socket) stay usable.
  */
-export function cleanProcessForExec(preserveFds: number, keep: number[] = []): void {
+export function cleanProcessForExec(preserveFds: number): void {
   for (let fd = 0; fd < 3 + preserveFds; fd++) {
     if (!isOpen(fd)) continue;
     setCloexec(fd, false);
     if (fd < 3) setNonblocking(fd, false);
   }
-  closeOnExecFromExcept(3 + preserveFds, keep);
+  closeOnExecFrom(3 + preserveFds);
   resetSignals();
 }

@@ -34,12 +34,6 @@ export function loadSeccompLate(s: Loading): void {
   if (s.process.seccomp?.loadLate) load(s, s.agent.late);
 }
 
-/** The descriptors the clean-up before execve must leave open for loadSeccompLate. */
-export function seccompFdsToKeep(process: ProcessPlan): number[] {
-  const fd = process.seccomp?.loadLate ? process.seccomp.notify?.socketFd : undefined;
-  return fd !== undefined && fd >= 0 ? [fd] : [];
-}
-
 function load(s: Loading, status: AgentStatus): void {
   const seccomp = s.process.seccomp!;
   const listener = loadFilter(seccomp.program, seccomp.flags);

@@ -11,7 +11,7 @@ import { processFieldError, type ProcessPlan } from '../plan/process-plan';
 import type { MemoryPolicyPlan } from '../plan/memory-policy';
 import { cleanProcessForExec, enterWorkingDir, enterWorkingDirAsRoot, lookPath, withHome } from './program';
 import { applyProcessAttributes, applyRlimits, switchUserKeepingCapabilities } from './process-setup';
-import { loadSeccompEarly, loadSeccompLate, seccompFdsToKeep, type SeccompAgentView } from './seccomp-load';
+import { loadSeccompEarly, loadSeccompLate, type SeccompAgentView } from './seccomp-load';
 
 export type Step<P, S> = readonly [name: string, run: (plan: P, state: S) => void];
 
@@ -84,11 +84,11 @@ function findProgram(s: ProcessSetup): void {
 /**
  * The last moves, after the pipeline's own wait (the init's for `start`):
  * stdio and signals as the program expects them, every other descriptor
- * closed but the preserved ones and `keep`, the seccomp filter that must
- * come last, then execve. Returns only by throwing.
+ * but the preserved ones close-on-exec, the seccomp filter that must come
+ * last, then execve. Returns only by throwing.
  */
-export function execProcess(s: ProcessSetup, keep: number[] = []): never {
-  cleanProcessForExec(s.process.preserveFds, [...keep, ...seccompFdsToKeep(s.process)]);
+export function execProcess(s: ProcessSetup): never {
+  cleanProcessForExec(s.process.preserveFds);
   loadSeccompLate(s);
   return execProgram(s.program, s.process.config.args ?? [], s.env);
 }
