@@ -299,6 +299,15 @@ describe('image sources', function () {
       assert.deepEqual(await layerTars(src), [base, app]);
     });
 
+    it('spools a zstd-compressed archive read from stdin, counting stored bytes per layer', async () => {
+      const stdin = stdinOf(compress(await tarOf(entriesOf(twoRefs())), 'zstd'), 4096);
+      const src = await openImageSource('-', { ref: 'example.com/one:1', tmpDir, stdin });
+      let stored = 0;
+      const r = await drain(openLayerTar(src.layers[1], (n) => (stored += n)));
+      assert.ok(r.data.equals(app));
+      assert.equal(stored, src.layers[1].size);
+    });
+
     it('hands a rootfs tarball on stdin on whole, without a copy, once', async () => {
       const big = await tarOf([{ name: 'big', data: Buffer.alloc(3 * 1024 * 1024, 7) }]);
       const stdin = stdinOf(gzipSync(big), 64 * 1024);

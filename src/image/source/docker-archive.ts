@@ -21,7 +21,9 @@ function manifestItems(files: ArchiveFiles, where: string): ManifestItem[] {
   if (files.size('manifest.json') === null) throw new UserError(`${where}: no manifest.json: not a docker-archive`);
   const doc = parseJson(files.read('manifest.json'), 'manifest.json', where);
   const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-  if (!Array.isArray(doc) || doc.length === 0) throw new UserError(`${where}: manifest.json lists no image`);
+  // An object here is a registry manifest (skopeo's dir: format), not docker-archive's list.
+  if (!Array.isArray(doc)) throw new UserError(`${where}: manifest.json is not a docker-archive's list of images`);
+  if (doc.length === 0) throw new UserError(`${where}: manifest.json lists no image`);
   return doc.map((item, i) => {
     const ok = isObject(item) && typeof item.Config === 'string' && strings(item.Layers) && (item.RepoTags == null || strings(item.RepoTags));
     if (!ok) throw new UserError(`${where}: manifest.json entry ${i} lacks Config or Layers`);

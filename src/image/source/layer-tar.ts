@@ -11,12 +11,12 @@ import { hasherFor, shortDigest } from './digest';
 import { compressionOf, MAGIC_BYTES } from './magic';
 import { layerCompression, type Compression } from './media-types';
 
-/** Hashes and counts the bytes that pass. */
+/** Counts the bytes that pass, and hashes them when there is a digest to match. */
 class Tap extends Transform {
-  readonly hash: Hash;
-  readonly algorithm: string;
+  private readonly hash: Hash | null;
+  private readonly algorithm: string;
   bytes = 0;
-  /** The digest, once the stream has ended. */
+  /** The digest, once the stream has ended (null when there was nothing to match). */
   digest: string | null = null;
 
   constructor(
@@ -24,18 +24,21 @@ class Tap extends Transform {
     private readonly onBytes?: (n: number) => void,
   ) {
     super();
-    ({ hash: this.hash, algorithm: this.algorithm } = hasherFor(expected));
+    const { hash, algorithm } = hasherFor(expected);
+    // A rootfs tarball names no digest: hashing it would only cost time.
+    this.hash = expected === null ? null : hash;
+    this.algorithm = algorithm;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.digest = `${this.algorithm}:${this.hash.digest('hex')}`;
+    if (this.hash !== null) this.digest = `${this.algorithm}:${this.hash.digest('hex')}`;
     callback();
   }
 }

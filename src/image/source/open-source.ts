@@ -113,8 +113,10 @@ async function openFile(file: string, size: number, options: SourceOptions): Pro
   const head = await sniffStream(sniffed, file).finally(() => sniffed.destroy());
   const kind = head.firstMember === null ? 'rootfs' : kindOfFirstMember(head.firstMember);
   if (kind === 'rootfs') return rootfsSource(file, compression, size, () => createReadStream(file));
-  const decoded = createReadStream(file).pipe(decoderFor(compression, file));
-  return spooledSource(kind, decoded, file, options);
+  const decoder = decoderFor(compression, file);
+  const stream = createReadStream(file);
+  stream.on('error', (err) => decoder.destroy(err));
+  return spooledSource(kind, stream.pipe(decoder), file, options);
 }
 
 /** stdin, or a FIFO or device named on the command line: read once, front to back. */

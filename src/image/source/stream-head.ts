@@ -120,12 +120,12 @@ function firstMemberOfDecoded(decoder: Duplex): Promise<string | null> {
   });
 }
 
-/** Reads raw chunks into `head` (and `decoder`) until told to stop, the stream ends, or the limit. */
+/** Takes chunks from a stream and keeps them, until told to stop or the stream ends. */
 class HeadReader {
   readonly raw: Buffer[] = [];
   length = 0;
   ended = false;
-  private stopped = false;
+  stopped = false;
   private pending: { cancel(): void } | null = null;
 
   constructor(private readonly input: Readable) {}
@@ -135,7 +135,7 @@ class HeadReader {
     while (this.length < want && !this.ended) await this.readOne();
   }
 
-  /** One more chunk (false when there is none: stopped or ended). */
+  /** One more chunk; null when there is none (stopped or ended). */
   async readOne(): Promise<Buffer | null> {
     if (this.stopped || this.ended) return null;
     const next = nextChunk(this.input);
@@ -170,10 +170,13 @@ export async function sniffStream(input: Readable, where: string): Promise<Strea
   found.catch(() => undefined);
   const feed = (async () => {
     for (const c of head.raw) decoder.write(c);
-    for (let c = await head.readOne(); c !== null && head.length < HEAD_LIMIT; c = await head.readOne()) {
+    for (let c = await head.readOne(); c !== null; c = await head.readOne()) {
       if (!decoder.write(c)) await new Promise((resolve) => decoder.once('drain', resolve).once('close', resolve));
+      if (head.length >= HEAD_LIMIT) break;
     }
-    if (!decoder.destroyed) decoder.end();
+    // Ending the decoder tells it (and the parse) that no more bytes come;
+    // after a stop, more would: the decoder is destroyed instead.
+    if (!head.stopped && !decoder.destroyed) decoder.end();
   })();
   try {
     const firstMember = await Promise.race([found, feed.then(() => found)]);
