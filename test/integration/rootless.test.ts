@@ -11,6 +11,7 @@ import { chmodSync, chownSync, closeSync, openSync, existsSync, mkdirSync, readd
 import { join, posix } from 'node:path';
 import { BUSYBOX_ROOTFS, REPO, TSRUN, isAlive, tempDir } from '../helpers/harness';
 import { waitFor } from '../helpers/session';
+import { writeOciImageTar } from '../helpers/oci-image';
 import { cgroup2Mount, cgroupLeftovers, everyHierarchyDir, isCgroupV2, v1Mounts, removeOwnCgroups } from './cgroups-common';
 import { systemdIsInit } from '../helpers/systemd-host';
 import type { Spec } from '../../src/spec/types';
@@ -209,6 +210,30 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     world = new UserWorld(who);
   });
   afterEach(() => world.destroy());
+
+  it('tsrun bundle --rootless: an image unpacked by the user, owners shifted into its subordinate range, runs with them', async () => {
+    const image = join(world.base, 'image');
+    spawnSync('cp', ['-a', BUSYBOX_ROOTFS, image]);
+    mkdirSync(join(image, 'data'));
+    writeFileSync(join(image, 'data', 'greeting'), 'hello\n', { mode: 0o604 });
+    chownSync(join(image, 'data', 'greeting'), 1234, 1235);
+    const archive = join(world.base, 'image.tar');
+    await writeOciImageTar(image, archive, { ref: 'localhost/rootless-test:v1', cmd: ['sh', '-c', 'id -u; stat -c "%u %g %a" /data/greeting; cat /data/greeting'] });
+    chmodSync(archive, 0o644);
+    const dir = join(world.home, 'from-image');
+    const made = world.tsrun(['bundle', '--rootless', '--from', archive, dir]);
+    assert.equal(made.status, 0, made.stderr);
+    const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Spec;
+    const wanted: Spec = { ociVersion: '1.3.0', linux: {} };
+    podmanStyleMappings(who)(wanted);
+    assert.deepEqual([spec.linux?.uidMappings, spec.linux?.gidMappings], [wanted.linux?.uidMappings, wanted.linux?.gidMappings], 'the user as root, the subordinate range as 1..65536');
+    const owner = statSync(join(dir, 'rootfs', 'data', 'greeting'));
+    assert.deepEqual([owner.uid, owner.gid], [who.subuid + 1233, who.subgid + 1234]);
+    assert.equal(statSync(join(dir, 'rootfs', 'bin')).uid, who.uid, "the image's root is the user");
+    const r = world.ok(['run', 'img'], { cwd: dir });
+    assert.deepEqual(r.stdout.split('\n'), ['0', '1234 1235 604', 'hello', '']);
+    await assertNothingLeft(world, 'img');
+  });
 
   it("runs `tsrun spec --rootless` unchanged: the user's own ids, setgroups denied, state under $XDG_RUNTIME_DIR/tsrun", () => {
     const bundle = world.bundle(['sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; cat /sys/kernel/mm/transparent_hugepage/enabled >/dev/null && echo sys-ok; ls /dev/mqueue >/dev/null && echo mqueue-ok']);

@@ -14,6 +14,7 @@ import { eventsCommand } from './events';
 import { updateCommand } from './update';
 import { execCommand } from './exec';
 import { featuresCommand } from './features';
+import { bundleCommand } from './bundle';
 
 export const COMMANDS: CommandSpec[] = [
   createCommand,
@@ -31,4 +32,5 @@ export const COMMANDS: CommandSpec[] = [
   updateCommand,
   execCommand,
   featuresCommand,
+  bundleCommand,
 ];
