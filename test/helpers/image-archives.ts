@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { tarOf as layerTarOf } from './layer-tar';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -26,24 +26,9 @@ export function hexOf(digest: string): string {
   return digest.slice('sha256:'.length);
 }
 
-/** A tar (in memory) of `entries`, in the order given. */
-export async function tarOf(entries: ArchiveEntry[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
-  });
-  for (const e of entries) {
-    const type = e.type ?? 'file';
-    const data = e.data === undefined ? undefined : Buffer.from(e.data);
-    const header = { name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, linkname: e.linkname, size: data?.length ?? 0 };
-    if (data !== undefined) p.entry(header, data);
-    else p.entry(header);
-  }
-  p.finalize();
-  return done;
+/** A tar (in memory) of `entries`, in the order given (the layer tests' builder). */
+export function tarOf(entries: ArchiveEntry[]): Promise<Buffer> {
+  return layerTarOf(entries);
 }
 
 /** A small layer: the named files (and their directory "etc/" style parents given explicitly). */

@@ -12,6 +12,7 @@ import { join, posix } from 'node:path';
 import { BUSYBOX_ROOTFS, REPO, TSRUN, isAlive, tempDir } from '../helpers/harness';
 import { waitFor } from '../helpers/session';
 import { writeOciImageTar } from '../helpers/oci-image';
+import { tarOf } from '../helpers/layer-tar';
 import { cgroup2Mount, cgroupLeftovers, everyHierarchyDir, isCgroupV2, v1Mounts, removeOwnCgroups } from './cgroups-common';
 import { systemdIsInit } from '../helpers/systemd-host';
 import type { Spec } from '../../src/spec/types';
@@ -233,6 +234,20 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     const r = world.ok(['run', 'img'], { cwd: dir });
     assert.deepEqual(r.stdout.split('\n'), ['0', '1234 1235 604', 'hello', '']);
     await assertNothingLeft(world, 'img');
+
+    // A device node the user may not make is left out, with a note naming it; the rest is written.
+    const devices = join(world.base, 'devices.tar');
+    const tarball = await tarOf([
+      { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: 'etc/hostname', data: 'box\n' },
+    ]);
+    writeFileSync(devices, tarball, { mode: 0o644 });
+    const noDev = join(world.home, 'no-dev');
+    const made2 = world.tsrun(['bundle', '--rootless', '--from', devices, noDev]);
+    assert.equal(made2.status, 0, made2.stderr);
+    assert.match(made2.stderr, /^tsrun bundle: 1 device node\(s\) not made \(this user may not make device nodes\): dev\/null\n$/);
+    assert.equal(existsSync(join(noDev, 'rootfs', 'dev', 'null')), false);
+    assert.equal(readFileSync(join(noDev, 'rootfs', 'etc', 'hostname'), 'utf8'), 'box\n');
   });
 
   it("runs `tsrun spec --rootless` unchanged: the user's own ids, setgroups denied, state under $XDG_RUNTIME_DIR/tsrun", () => {
