@@ -418,6 +418,8 @@ describe('image sources', function () {
       await rejectsWith(openImageSource(file, { tmpDir }), /is xz-compressed: tsrun reads gzip and zstd/);
       writeFileSync(file, gzipSync(Buffer.from('not a tar either\n'.repeat(100))));
       await rejectsWith(openImageSource(file, { tmpDir }), /not an image archive or a tar file/);
+      writeFileSync(file, 'a short text file\n');
+      await rejectsWith(openImageSource(file, { tmpDir }), /notes\.txt: not an image archive or a tar file \(18 bytes, less than one tar header\)/);
       writeFileSync(file, '');
       await rejectsWith(openImageSource(file, { tmpDir }), /is empty/);
       await rejectsWith(openImageSource('-', { tmpDir, stdin: stdinOf(Buffer.alloc(0)) }), /stdin is empty/);

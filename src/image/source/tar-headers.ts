@@ -119,6 +119,8 @@ export function readMember(readAt: ReadAt, offset: number): { member: TarMember;
   for (;;) {
     const block = readAt(offset, BLOCK);
     if (block.length === 0) return END;
+    // A file shorter than one header never was an archive; later, a short header is a cut one.
+    if (block.length < BLOCK && offset === 0) throw new TarFormatError('invalid', `${block.length} bytes, less than one tar header`);
     if (block.length < BLOCK) throw new TarFormatError('truncated', `archive ends inside the header at offset ${offset}`);
     if (block.every((b) => b === 0)) return END;
     if (!checksumValid(block)) throw new TarFormatError('invalid', `no valid tar header at offset ${offset}`);
