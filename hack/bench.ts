@@ -4,10 +4,13 @@
 //
 //   node dist/hack/bench.js [--runs N] [--parallel-reps N] [--parallel-wall N]
 //       [--parallel-leaks N] [--leak-reps N] [--list-containers N]
-//       [--lock-acquisitions N]
+//       [--lock-acquisitions N] [--image-runs N] [--only image]
 //   defaults: 20 runs (at least 10); 50 parallel containers 3 times (timed)
 //   and 100 once (errors and leaks); 200 containers for list; 1000 lock
-//   acquisitions. That is about 4 minutes on the project's 2-core machine.
+//   acquisitions; 3 runs of each image unpack. That is about 7 minutes on
+//   the project's 2-core machine.
+//   --only image: only the image rows (issue 14): 3-6 minutes there, as the
+//   disk is busy; neither runc nor the busybox rootfs is needed for them.
 //
 // It ends with a summary: one line per target of issue 13 with tsrun, runc,
 // the ratio, the target and whether it is met. Before that, details:
@@ -29,7 +32,12 @@
 //   failed commands, and leaks (state root entries, cgroup dirs, live
 //   processes, mounts);
 // - in-process withContainerLock() acquisitions with nothing to do;
-// - per tsrun verb, the time spent loading modules (see bench/loading.ts).
+// - per tsrun verb, the time spent loading modules (see bench/loading.ts);
+// - images (bench/image.ts): `tsrun bundle --from` of a ~200 MB four-layer
+//   OCI layout beside `umoci unpack`, and of the same files as a rootfs
+//   .tar.gz beside `tar -xzf`: median wall and peak RSS (GNU time's %M) of
+//   --image-runs runs, checked against issue 14's targets (<= 1.5x wall,
+//   < 100 MiB RSS) in a table of their own after the summary.
 // Progress goes to stderr. Every container it makes is deleted and every
 // temp dir, cgroup and podman store removed, also when it fails or is
 // interrupted.
@@ -42,6 +50,7 @@ import { measureLoading } from './bench/loading';
 import { sleepMs } from '../src/linux/sleep';
 import { listGroup, parallelGroup, type GroupResult } from './bench/parallel';
 import { measurePodman, podmanMissing, type PodmanResult } from './bench/podman';
+import { imageDescription, imageDetailRows, imageFailures, imageTargetRows, measureImage, type ImageResult } from './bench/image';
 
 interface Options {
   runs: number;
@@ -52,12 +61,34 @@ interface Options {
   parallelLeaks: number;
   listContainers: number;
   lockAcquisitions: number;
+  /** Timed runs of each image unpack (after one checked warm-up). */
+  imageRuns: number;
 }
 
-const OPTION_MINIMA: Record<keyof Options, number> = { runs: 10, parallelReps: 1, leakReps: 1, parallelWall: 1, parallelLeaks: 1, listContainers: 1, lockAcquisitions: 10 };
+const OPTION_MINIMA: Record<keyof Options, number> = { runs: 10, parallelReps: 1, leakReps: 1, parallelWall: 1, parallelLeaks: 1, listContainers: 1, lockAcquisitions: 10, imageRuns: 1 };
+
+/** The parts `--only` can run alone. */
+const PARTS = ['image'] as const;
+type Part = (typeof PARTS)[number];
+
+/** `--only PART` (or `--only=PART`), and the other arguments. */
+function parseOnly(argv: string[]): { only: Part | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let only: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--only(?:=(.*))?$/.exec(argv[i]);
+    if (m) only = m[1] ?? argv[++i];
+    else rest.push(argv[i]);
+  }
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only)) {
+    process.stderr.write(`bench: --only takes one of: ${PARTS.join(', ')}\n`);
+    process.exit(2);
+  }
+  return { only: only as Part | undefined, rest };
+}
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { runs: 20, parallelReps: 3, leakReps: 1, parallelWall: 50, parallelLeaks: 100, listContainers: 200, lockAcquisitions: 1000 };
+  const opts: Options = { runs: 20, parallelReps: 3, leakReps: 1, parallelWall: 50, parallelLeaks: 100, listContainers: 200, lockAcquisitions: 1000, imageRuns: 3 };
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
     const key = m?.[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Options | undefined;
@@ -432,6 +463,35 @@ function summaryRows(res: Results, opts: Options): string[][] {
   return rows;
 }
 
+// ---------------------------------------------------------------- images
+
+/** The first line a tool prints for --version, or that it is missing. */
+function versionOf(argv: string[]): string {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n')[0].trim() : `${argv[0]}: not found`;
+}
+
+async function imageRows(runs: number): Promise<ImageResult | string> {
+  progress(`image: ${runs} runs of each unpack, after a checked warm-up`);
+  const res = await attempt('image', () => measureImage(runs));
+  if (typeof res === 'string') out(`\nimage: not measured: ${res}\n`);
+  else out(`\nImage to bundle (${versionOf(['umoci', '--version'])}; ${versionOf(['tar', '--version'])})\n${imageDescription(res)}\n${table(imageDetailRows(res))}${imageFailures(res)}`);
+  return res;
+}
+
+function imageTargets(res: ImageResult | string): void {
+  if (typeof res !== 'string') out(`\nImage to bundle (medians; issue 14 targets)\n${table(imageTargetRows(res))}`);
+}
+
+/** `--only image`: the image rows and their targets, nothing else. */
+async function imageOnly(opts: Options): Promise<void> {
+  const started = now();
+  out(`tsrun bundle vs umoci and tar; node ${process.version}\n`);
+  const res = await imageRows(opts.imageRuns);
+  imageTargets(res);
+  out(`(${fmt((now() - started) / 1000, 0)} s)\n`);
+}
+
 // ---------------------------------------------------------------- main
 
 /** Runs a phase; an unexpected failure becomes the row's "not measured" reason instead of ending the run. */
@@ -464,7 +524,9 @@ async function manyContainers(opts: Options, res: Results): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const opts = parseOptions(process.argv.slice(2));
+  const { only, rest } = parseOnly(process.argv.slice(2));
+  const opts = parseOptions(rest);
+  if (only === 'image') return imageOnly(opts);
   const started = now();
   setup();
   const runcVersion = runtimes.some((r) => r.name === 'runc') ? spawnSync('runc', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] : 'none';
@@ -489,9 +551,11 @@ async function main(): Promise<void> {
   progress(`module loading per tsrun verb: ${loadRuns} runs each`);
   out(`\nModule loading per tsrun verb, ${loadRuns} runs (Module._load hook; "process ms" is the whole node process)\n`);
   out(table(await measureLoading(runtimes[0], loadRuns, bundle)));
+  const image = await imageRows(opts.imageRuns);
   out(`\nSummary (medians; issue 13 targets; ${fmt((now() - started) / 1000, 0)} s)\n${table(summaryRows(res, opts))}`);
   const floor = (name: string): string => fmt(median(seq.floor.values.get(name) ?? []));
   out(`node -e 0 CPU: ${floor('node')} ms with NODE_* unset (as the launcher runs node; the state ratio's reference), ${floor('node (inherited env)')} ms with the inherited environment\n`);
+  imageTargets(image);
 }
 
 let exitCode = 0;

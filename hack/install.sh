@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs tsrun on a Debian machine and runs the demo container:
-#   sudo hack/install.sh            install, then run bundles/demo
-#   sudo hack/install.sh --no-demo  install only
-# Idempotent: safe to run again.
+#   hack/install.sh            install, then run bundles/demo (hack/demo.sh)
+#   hack/install.sh --no-demo  install only
+# Run as root (sudo hack/install.sh where you are not). Idempotent: safe to
+# run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" != 0 ]; then
-  echo "hack/install.sh: run as root (containers need it): sudo $0" >&2
+  echo "hack/install.sh: run as root (containers need it)" >&2
   exit 1
 fi
 
@@ -16,8 +17,12 @@ fi
 # that drive tsrun as their runtime, systemd for the --systemd-cgroup tests
 # (booted inside a container, not as the machine's init), node and npm when
 # the machine lacks them, uidmap (newuidmap/newgidmap) for rootless containers,
-# cpio for the unit test that checks the VM rig's initramfs writer.
-packages=(busybox-static runc file iproute2 util-linux podman conmon systemd uidmap cpio)
+# cpio for the unit test that checks the VM rig's initramfs writer; umoci,
+# which the image tests and the image benchmark compare `tsrun bundle --from`
+# against, zstd for zstd-compressed layers (the `+zstd` media types), which
+# Node 20's zlib can neither make nor read, and time (GNU /usr/bin/time) for
+# the benchmark's peak memory of each command.
+packages=(busybox-static runc file iproute2 util-linux podman conmon systemd uidmap cpio umoci zstd time)
 command -v node >/dev/null || packages+=(nodejs npm)
 # Docker's containerd.io conflicts with Debian's containerd: keep the one there is.
 command -v containerd >/dev/null || packages+=(containerd)
@@ -35,7 +40,5 @@ node hack/build-rootfs.js
 ln -sf "$PWD/bin/tsrun" /usr/local/bin/tsrun
 
 if [ "${1:-}" != "--no-demo" ]; then
-  echo "--- tsrun run --bundle bundles/demo demo"
-  tsrun delete --force tsrun-demo
-  tsrun run --bundle bundles/demo tsrun-demo
+  hack/demo.sh
 fi
