@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX_ROOTFS, Runtime, TSRUN, tempDir, uniqueId, type Result } from '../helpers/harness';
+import { BUSYBOX_ROOTFS, REPO, Runtime, TSRUN, tempDir, uniqueId, type Result } from '../helpers/harness';
 import { describeResult, missingBinary } from '../helpers/engines';
 import { Podman } from '../helpers/podman';
 import { tarOf } from '../helpers/image-archives';
@@ -295,6 +295,28 @@ maybe(`tsrun bundle --from${missing ? ` (skipped: ${missing} is not installed)` 
       assert.equal(existsSync(refusedDir), false);
     }
     assert.equal(existsSync(join(work, canary)), false);
+  });
+
+  it("the README's recipe, as written: an image without a registry, a bundle, a shell on the terminal", () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## From an image to a running container'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const lines = block.split('\n').filter((l) => l.trim() !== '');
+    assert.equal(lines.length, 3, block);
+    // Run where a new user would: a directory with the checkout's bundles/, tsrun on PATH.
+    const cwd = join(work, uniqueId('readme'));
+    mkdirSync(join(cwd, 'bin'), { recursive: true });
+    symlinkSync(join(REPO, 'bundles'), join(cwd, 'bundles'));
+    symlinkSync(TSRUN, join(cwd, 'bin', 'tsrun'));
+    const env = { ...process.env, PATH: `${join(cwd, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    for (const line of lines.slice(0, 2)) {
+      const r = spawnSync('sh', ['-c', line], { cwd, env, encoding: 'utf8', timeout: 120000 });
+      assert.equal(r.status, 0, `${line}: ${r.stderr}`);
+    }
+    // The last line runs a shell on a terminal: script(1) gives it one and types into it.
+    const shell = spawnSync('script', ['-qec', lines[2].replace(/#.*/, ''), '/dev/null'], { cwd, env, encoding: 'utf8', input: 'echo readme-$((6*7))\nexit 3\n', timeout: 120000 });
+    assert.match(shell.stdout, /readme-42/, shell.stdout);
+    assert.equal(shell.status, 3, shell.stdout);
   });
 
   it('ended by SIGTERM while it reads standard input: nothing is left', async () => {
