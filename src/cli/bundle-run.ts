@@ -2,6 +2,7 @@
 // runs the unpacking (inside a user namespace when an unprivileged user's
 // rootless bundle needs its subordinate ids), draws progress on a terminal,
 // prints the notes, and removes what was written when a signal ends it.
+import { constants } from 'node:os';
 import { isatty } from 'node:tty';
 import { UserError } from '../errors';
 import { BundleUnpack } from '../image/unpack-bundle';
@@ -17,6 +18,9 @@ export interface BundleFlags {
   rootless: boolean;
   quiet: boolean;
 }
+
+const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const osSignals = constants.signals as Record<string, number>;
 
 /** Set for the copy of `tsrun bundle` that runs inside the user namespace: the ids it maps, as JSON. */
 const IN_USERNS = 'TSRUN_BUNDLE_USERNS';
@@ -43,9 +47,13 @@ function planOwners(rootless: boolean, env: NodeJS.ProcessEnv): OwnerPlan {
   return { owners: uid === 0 ? ownersThrough(ids.uidMappings, ids.gidMappings) : { map: () => null }, ids };
 }
 
-/** Runs this same command again under `unshare`, as root of a namespace mapping `ids`; its exit status. */
+/**
+ * Runs this same command again under `unshare`, as root of a namespace
+ * mapping `ids`, and passes on the signals that would end it (so the copy
+ * inside removes what it wrote); its exit status.
+ */
 async function rerunInUserNamespace(ids: RootlessIds): Promise<number> {
-  const { spawnSync } = await import('node:child_process');
+  const { spawn } = await import('node:child_process');
   const [sub, subGroup] = [ids.uidMappings[1], ids.gidMappings[1]];
   const args = [
     '--map-root-user',
@@ -56,12 +64,22 @@ async function rerunInUserNamespace(ids: RootlessIds): Promise<number> {
     ...process.execArgv,
     ...process.argv.slice(1),
   ];
-  const r = spawnSync('unshare', args, { stdio: 'inherit', env: { ...process.env, [IN_USERNS]: JSON.stringify(ids) } });
-  if (r.error !== undefined) throw new UserError(`unshare (util-linux), to set the subordinate owners of a rootless bundle: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
-  return r.status ?? 128 + 15;
+  const child = spawn('unshare', args, { stdio: 'inherit', env: { ...process.env, [IN_USERNS]: JSON.stringify(ids) } });
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  const signals = Object.keys(SIGNAL_STATUS) as NodeJS.Signals[];
+  for (const signal of signals) process.on(signal, forward);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.on('error', (err: NodeJS.ErrnoException) => reject(new UserError(`unshare (util-linux), to set the subordinate owners of a rootless bundle: ${err.code ?? err.message}`)));
+      child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === null ? 15 : osSignals[signal])));
+    });
+  } finally {
+    for (const signal of signals) process.removeListener(signal, forward);
+  }
 }
 
-const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 export async function runBundle(dir: string, flags: BundleFlags): Promise<number> {
   if (flags.from === undefined || flags.from === '') {

@@ -6,7 +6,7 @@
 // used with its limits. Every verb, the id mappings with and without
 // newuidmap, and each error path with nothing left behind.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, openSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { BUSYBOX_ROOTFS, REPO, TSRUN, isAlive, tempDir } from '../helpers/harness';
@@ -248,6 +248,23 @@ describe('rootless: tsrun run by an unprivileged user', function () {
     assert.match(made2.stderr, /^tsrun bundle: 1 device node\(s\) not made \(this user may not make device nodes\): dev\/null\n$/);
     assert.equal(existsSync(join(noDev, 'rootfs', 'dev', 'null')), false);
     assert.equal(readFileSync(join(noDev, 'rootfs', 'etc', 'hostname'), 'utf8'), 'box\n');
+  });
+
+  it('tsrun bundle --rootless ended by SIGTERM while it unpacks in its user namespace: nothing is left', async () => {
+    const dir = join(world.home, 'interrupted');
+    const vars = [`PATH=/usr/local/bin:/usr/bin:/bin`, `HOME=${world.home}`, `XDG_RUNTIME_DIR=${world.xdg}`];
+    const child = spawn('setpriv', ['--reuid', String(who.uid), '--regid', String(who.gid), '--clear-groups', 'env', '-i', ...vars, userTsrun(who), 'bundle', '--rootless', '--from', '-', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const tarball = spawnSync('tar', ['-C', BUSYBOX_ROOTFS, '-c', '.'], { maxBuffer: 1 << 30 }).stdout;
+    child.stdin.write(tarball.subarray(0, Math.floor(tarball.length / 2)));
+    // The copy inside the namespace made its staging directory: the outer one must pass the signal on.
+    const started = await waitFor(() => existsSync(dir) && readdirSync(dir).some((n) => n.startsWith('.tsrun-bundle-')), 30000);
+    assert.ok(started, 'the staging directory never appeared');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143);
+    child.stdin.destroy();
+    assert.ok(await waitFor(() => !existsSync(dir), 10000), `left: ${existsSync(dir) ? readdirSync(dir).join(' ') : ''}`);
+    assert.deepEqual(world.processes(), [], 'no process of the user left');
   });
 
   it("runs `tsrun spec --rootless` unchanged: the user's own ids, setgroups denied, state under $XDG_RUNTIME_DIR/tsrun", () => {
