@@ -60,13 +60,19 @@ function delOne(list: NetworkConfigList, plugin: PluginConfig, att: Attachment, 
   return failures;
 }
 
-/** DEL of `plugins` in reverse order, then of the loopback when `loopback`; continues past failures. */
-function delPlugins(list: NetworkConfigList, plugins: PluginConfig[], loopback: boolean, att: Attachment, prev: CniResult | null, opts: CniOptions): string[] {
+/** DEL of `plugins` in reverse order, then of the loopback; continues past failures. */
+function delPlugins(list: NetworkConfigList, plugins: PluginConfig[], att: Attachment, prev: CniResult | null, opts: CniOptions): string[] {
   const failures = [...plugins].reverse().flatMap((p) => delOne(list, p, att, prev, opts));
-  if (loopback) failures.push(...delOne(list, LOOPBACK, loopbackOf(att), null, opts));
+  failures.push(...delOne(list, LOOPBACK, loopbackOf(att), null, opts));
   return failures;
 }
 
+/**
+ * ADD: lo through the loopback plugin, then each plugin of the list in
+ * order, each given the result before it; returns the last result. On a
+ * failure, what was added is deleted again and a UserError says
+ * `network "<name>": plugin "<type>" (ADD): <msg>: <details>`.
+ */
 export function addNetwork(list: NetworkConfigList, att: Attachment, opts: CniOptions): CniResult {
   const paths = pluginPaths(list, opts.pluginDirs);
   const tried: PluginConfig[] = [];
@@ -80,12 +86,18 @@ export function addNetwork(list: NetworkConfigList, att: Attachment, opts: CniOp
     }
     return prev!;
   } catch (err) {
-    const undoFailures = delPlugins(list, tried, true, att, prev, opts);
+    const undoFailures = delPlugins(list, tried, att, prev, opts);
     if (undoFailures.length === 0) throw err;
     throw new UserError(`${(err as Error).message} (undoing the ADD: ${undoFailures.join('; ')})`, { cause: err });
   }
 }
 
+/**
+ * DEL: every plugin in reverse order, then lo; never stops at a failure and
+ * returns the failures, one line each (none: clean). `att.netns` may be ""
+ * once the namespace is gone. Pass the ADD result as `prevResult`: without
+ * it the firewall plugin cannot tell which address's rules to remove.
+ */
 export function delNetwork(list: NetworkConfigList, att: Attachment, prevResult: CniResult | null, opts: CniOptions): string[] {
-  return delPlugins(list, list.plugins, true, att, prevResult, opts);
+  return delPlugins(list, list.plugins, att, prevResult, opts);
 }
