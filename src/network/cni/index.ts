@@ -2,6 +2,6 @@
 // and ADD/DEL of a network for one container through the CNI plugins.
 export { defaultPluginDirs, type CniOptions } from './options';
 export { parseNetworkConfig } from './config';
-export { findNetwork } from './find';
+export { DEFAULT_CONFIG_DIRS, findNetwork } from './find';
 export { defaultNetwork } from './default-network';
 export { addNetwork, delNetwork } from './runner';
