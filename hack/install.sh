@@ -21,8 +21,10 @@ fi
 # which the image tests and the image benchmark compare `tsrun bundle --from`
 # against, zstd for zstd-compressed layers (the `+zstd` media types), which
 # Node 20's zlib can neither make nor read, and time (GNU /usr/bin/time) for
-# the benchmark's peak memory of each command.
-packages=(busybox-static runc file iproute2 util-linux podman conmon systemd uidmap cpio umoci zstd time)
+# the benchmark's peak memory of each command; containernetworking-plugins
+# (bridge, host-local, loopback, portmap, firewall) and iptables for
+# `tsrun spec --network`, whose hooks run them.
+packages=(busybox-static runc file iproute2 util-linux podman conmon systemd uidmap cpio umoci zstd time containernetworking-plugins iptables)
 command -v node >/dev/null || packages+=(nodejs npm)
 # Docker's containerd.io conflicts with Debian's containerd: keep the one there is.
 command -v containerd >/dev/null || packages+=(containerd)

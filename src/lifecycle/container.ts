@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { EXEC_FIFO_NAME, type ContainerRecord, type StateStore } from './store';
 import { isSameLiveProcess } from '../linux/proc-info';
 import { isCgroupFrozen } from '../cgroups/frozen';
+import { networkSummary, type NetworkSummary } from '../network/record';
+import { networkStateDir } from '../network/state-dir';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -18,6 +20,8 @@ export interface OciState {
   created: string;
   owner: string;
   annotations?: Record<string, string>;
+  /** The CNI network `tsrun network add` joined it to (not in runc's state). */
+  network?: NetworkSummary;
 }
 
 export class Container {
@@ -72,6 +76,9 @@ export class Container {
       owner: r.owner,
     };
     if (r.annotations && Object.keys(r.annotations).length > 0) state.annotations = r.annotations;
+    // Only a container whose config has hooks can have been attached: the others pay no lookup.
+    const network = r.hooks?.poststop?.length ? networkSummary(networkStateDir(), r.id, r.bundle) : undefined;
+    if (network !== undefined) state.network = network;
     return state;
   }
 }

@@ -13,6 +13,7 @@ import { spawnContainerInit } from '../process/create/spawn';
 import { checkHostNetDevices } from '../process/create/net-devices';
 import { withSeccompListener } from '../process/setup/seccomp-listener';
 import { hookState } from '../hooks/hook-points';
+import { runLateHooks } from '../hooks/late-hooks';
 import { runHooks } from '../hooks/run-hook';
 import { readProcStat, waitUntilGone } from '../linux/proc-info';
 import { sendSignal } from '../linux/signals';
@@ -113,6 +114,13 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   // On disk (pid 0) before the cgroup or any process exists: a create killed
   // from here on leaves a record `delete --force` cleans up after.
   store.write(record);
+  // The runtime-spec's create lifecycle: once the prestart/createRuntime
+  // hooks have begun, a failed create ends with the poststop hooks, after
+  // everything else is undone, so that what a hook made (a network) goes too.
+  const hooks = { began: false };
+  undo.push(async () => {
+    if (hooks.began) await runLateHooks('poststop', record, 'stopped');
+  });
   undo.push(() => cgroup.destroy());
   cgroup.prepare(resources);
   // Rootless without the right to make any cgroup: the container has none,
@@ -126,7 +134,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
     cgroup.placeInit(stage1, resources, id);
     if (rdt) joinIntelRdt(rdt.plan.state, stage1, rdt.tree);
   };
-  const pid = withSeccompListener(containerSeccompOwner(plan), () => spawnInit(plan, record, store, placeStage1));
+  const pid = withSeccompListener(containerSeccompOwner(plan), () => spawnInit(plan, record, store, placeStage1, () => (hooks.began = true)));
   // The init has sent the master and closed its copy; ours goes too, so the receiver sees the end.
   closeConsole();
   // From here a failure (state or pid file not writable) must not leave the
@@ -150,7 +158,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
  * init finishes, or waits on its fifo) leaves a process `delete --force`
  * knows to kill, cgroup or none.
  */
-function spawnInit(plan: ContainerPlan, record: ContainerRecord, store: StateStore, placeStage1: (pid: number) => void): number {
+function spawnInit(plan: ContainerPlan, record: ContainerRecord, store: StateStore, placeStage1: (pid: number) => void, hooksBegin: () => void): number {
   const spec = plan.spec;
   return spawnContainerInit(plan, {
     placeStage1: (stage1) => {
@@ -165,6 +173,7 @@ function spawnInit(plan: ContainerPlan, record: ContainerRecord, store: StateSto
       stopHereForTest('init-forked');
     },
     runRuntimeHooks: (initPid) => {
+      hooksBegin();
       const state = hookState(plan, 'creating', initPid);
       runHooks('prestart', spec.hooks?.prestart, state);
       runHooks('createRuntime', spec.hooks?.createRuntime, state);

@@ -7,9 +7,8 @@
 // (the tests keep everything in their own temp dirs with it).
 import { join } from 'node:path';
 
-export function networkStateDir(env: NodeJS.ProcessEnv = process.env): string {
+export function networkStateDir(env: NodeJS.ProcessEnv = process.env, uid = process.geteuid?.() ?? 0): string {
   if (env.TSRUN_NETWORK_DIR) return env.TSRUN_NETWORK_DIR;
-  const uid = process.geteuid?.() ?? 0;
   if (uid !== 0 && env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tsrun-network');
   return '/run/tsrun-network';
 }

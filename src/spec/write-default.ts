@@ -3,10 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { defaultSpec } from './default-spec';
+import type { Spec } from './types';
 
-export function writeDefaultSpec(bundleDir: string, rootless: boolean): string {
+export function writeDefaultSpec(bundleDir: string, rootless: boolean, amend?: (spec: Spec) => void): string {
   const path = join(bundleDir, 'config.json');
   const spec = defaultSpec({ rootless });
+  amend?.(spec);
   try {
     writeFileSync(path, JSON.stringify(spec, null, '\t') + '\n', { flag: 'wx', mode: 0o666 });
   } catch (err) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session, waitFor } from '../helpers/session';
-import { liveProcessesMentioning, tempDir } from '../helpers/harness';
+import { isAlive, liveProcessesMentioning, tempDir } from '../helpers/harness';
 import type { Hook, Spec } from '../../src/spec/types';
 
 interface HookRecord {
@@ -121,6 +121,26 @@ describe('hooks', function () {
     assert.equal(out.status, 1);
     assert.match(out.stderr, /createRuntime hook #0 \(\/bin\/sleep\) failed: timed out after 1 s/);
     assert.ok(Date.now() - started < 10000);
+    assert.deepEqual(s.leftovers(b, id), []);
+  });
+
+  it('a create that fails once its runtime hooks began runs the poststop hooks, after the container is gone', () => {
+    const b = s.bundle(['true'], (spec: Spec) => {
+      spec.hooks = {
+        createRuntime: hook('createRuntime'),
+        createContainer: [{ path: '/bin/false', args: ['false'] }],
+        poststop: hook('poststop'),
+      };
+    });
+    const id = s.id('hkfail');
+    const out = s.exec(['create', '--bundle', b.dir, id]);
+    assert.equal(out.status, 1);
+    assert.match(out.stderr, /createContainer hook #0 \(\/bin\/false\) failed/);
+    const got = records();
+    assert.deepEqual(got.map((r) => r.kind), ['createRuntime', 'poststop']);
+    assert.equal(got[1].state.status, 'stopped');
+    assert.equal(got[1].state.id, id);
+    assert.equal(isAlive(got[0].state.pid), false, 'the init is gone before poststop');
     assert.deepEqual(s.leftovers(b, id), []);
   });
 

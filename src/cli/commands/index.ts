@@ -15,6 +15,7 @@ import { updateCommand } from './update';
 import { execCommand } from './exec';
 import { featuresCommand } from './features';
 import { bundleCommand } from './bundle';
+import { networkCommand } from './network';
 
 export const COMMANDS: CommandSpec[] = [
   createCommand,
@@ -33,4 +34,5 @@ export const COMMANDS: CommandSpec[] = [
   execCommand,
   featuresCommand,
   bundleCommand,
+  networkCommand,
 ];

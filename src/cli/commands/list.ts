@@ -20,9 +20,14 @@ export const listCommand: CommandSpec = {
   },
 };
 
+/** runc's columns; an ADDRESS column (network: address) only when a container is on a CNI network. */
 function formatTable(states: OciState[]): string {
-  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
-  for (const s of states) rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root']);
+  const networked = states.some((s) => s.network !== undefined);
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER', ...(networked ? ['ADDRESS'] : [])]];
+  for (const s of states) {
+    const address = s.network === undefined ? '-' : `${s.network.name}: ${s.network.ips.join(',')}`;
+    rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner || 'root', ...(networked ? [address] : [])]);
+  }
   const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col] + 3))).join('') + '\n').join('');
 }
