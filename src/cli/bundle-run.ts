@@ -11,12 +11,15 @@ import type { OwnerMapping } from '../image/types';
 import { ownerName } from '../lifecycle/rootless';
 import { writeStderr } from '../log/write-fd';
 import { LayerProgressBar } from './progress-bar';
+import { networkAmendment } from './network-hooks';
 
 export interface BundleFlags {
   from?: string;
   ref?: string;
   rootless: boolean;
   quiet: boolean;
+  network?: string;
+  publish: string[];
 }
 
 const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
@@ -85,6 +88,7 @@ export async function runBundle(dir: string, flags: BundleFlags): Promise<number
   if (flags.from === undefined || flags.from === '') {
     throw new UserError('bundle: --from is required: a docker-archive or oci-archive file, an OCI image layout directory, a rootfs tarball, or - for standard input');
   }
+  const amendConfig = await networkAmendment('bundle', flags.network, flags.publish, flags.rootless);
   const plan = planOwners(flags.rootless, process.env);
   if (plan.userns !== undefined) return rerunInUserNamespace(plan.userns);
   const bar = !flags.quiet && isatty(2) ? new LayerProgressBar() : null;
@@ -94,6 +98,7 @@ export async function runBundle(dir: string, flags: BundleFlags): Promise<number
     rootless: flags.rootless,
     owners: plan.owners,
     ids: plan.ids,
+    amendConfig,
     onProgress: bar === null ? undefined : (p) => bar.update(p),
   });
   const handlers = Object.entries(SIGNAL_STATUS).map(([signal, status]) => {

@@ -37,6 +37,8 @@ export interface UnpackOptions {
   /** The mappings a rootless config gets (default: those of `tsrun spec --rootless`). */
   ids?: RootlessIds;
   stdin?: Readable;
+  /** Applied to the config.json made from the image (the network hooks of --network). */
+  amendConfig?: (spec: Spec) => void;
   onProgress?: (progress: LayerProgress) => void;
 }
 
@@ -120,6 +122,7 @@ export class BundleUnpack {
       uidMappings: this.options.ids?.uidMappings,
       gidMappings: this.options.ids?.gidMappings,
     });
+    this.options.amendConfig?.(spec);
     this.moveIntoPlace(staging, spec);
     return { layers: source.layers.length, notes: notesOf(report) };
   }

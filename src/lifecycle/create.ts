@@ -114,13 +114,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   // On disk (pid 0) before the cgroup or any process exists: a create killed
   // from here on leaves a record `delete --force` cleans up after.
   store.write(record);
-  // The runtime-spec's create lifecycle: once the prestart/createRuntime
-  // hooks have begun, a failed create ends with the poststop hooks, after
-  // everything else is undone, so that what a hook made (a network) goes too.
-  const hooks = { began: false };
-  undo.push(async () => {
-    if (hooks.began) await runLateHooks('poststop', record, 'stopped');
-  });
+  const hooks = poststopIfHooksBegan(record, undo);
   undo.push(() => cgroup.destroy());
   cgroup.prepare(resources);
   // Rootless without the right to make any cgroup: the container has none,
@@ -149,6 +143,20 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(pid));
   stopHereForTest('written');
   return record;
+}
+
+/**
+ * The runtime-spec's create lifecycle: once the prestart/createRuntime hooks
+ * have begun, a failed create ends with the poststop hooks, after everything
+ * else is undone (this undo step is pushed early, so it runs late), so that
+ * what a hook made (a network) goes too. Set `began` when the hooks start.
+ */
+function poststopIfHooksBegan(record: ContainerRecord, undo: Array<() => void | Promise<void>>): { began: boolean } {
+  const hooks = { began: false };
+  undo.push(async () => {
+    if (hooks.began) await runLateHooks('poststop', record, 'stopped');
+  });
+  return hooks;
 }
 
 /**

@@ -145,6 +145,16 @@ maybe(`networking through the CNI plugins${missing ? ` (skipped: ${missing} is n
     assert.match(spec.hooks?.createRuntime?.[0].path ?? '', /\/bin\/tsrun$/);
     const bad = spawnSync(TSRUN, ['spec', '--bundle', host.dir, '--rootless', '--network', 'bridge'], { encoding: 'utf8' });
     assert.match(bad.stderr, /--network needs root/);
+    assert.match(spawnSync(TSRUN, ['spec', '--bundle', host.dir, '--publish', '1:2'], { encoding: 'utf8' }).stderr, /--publish goes with --network/);
+    assert.equal(existsSync(join(host.dir, 'config.json')), false);
+    // tsrun bundle takes the same flags: an image straight onto a network.
+    const fromImage = join(host.dir, 'from-image');
+    const tar = spawnSync('tar', ['-C', BUSYBOX_ROOTFS, '-c', '.'], { maxBuffer: 1 << 30 });
+    const made = spawnSync(TSRUN, ['bundle', '--from', '-', '--network', 'bridge', '-p', '8080:80', fromImage], { input: tar.stdout, encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const imageSpec = JSON.parse(readFileSync(join(fromImage, 'config.json'), 'utf8')) as Spec;
+    assert.deepEqual(imageSpec.hooks?.createRuntime?.map((h) => [h.path, ...(h.args ?? [])]), [[spec.hooks?.createRuntime?.[0].path, 'tsrun', 'network', 'add', '--network', 'bridge', '--publish', '8080:80/tcp']]);
+    assert.deepEqual(imageSpec.hooks?.poststop?.map((h) => h.args), [['tsrun', 'network', 'del', '--network', 'bridge']]);
   });
 
   it('two containers on the default bridge reach each other and the bridge; state shows the address eth0 has; NAT is set for the subnet', () => {

@@ -1,17 +1,4 @@
-import { UserError } from '../../errors';
-import type { Spec } from '../../spec/types';
 import type { CommandSpec } from '../command';
-
-/** The network hooks for `spec --network`, calling this installation's launcher. */
-async function networkAmendment(network: string | undefined, publish: string[], rootless: boolean): Promise<(spec: Spec) => void> {
-  if (network === undefined) throw new UserError('spec: --publish goes with --network');
-  if (rootless) throw new UserError('spec: --network needs root (a CNI bridge); a rootless container keeps to its loopback');
-  const [{ networkHooks }, { parsePublish }, { launcherPath }] = await Promise.all([import('../../network/hooks-config'), import('../../network/publish'), import('../launcher-path')]);
-  const hooks = networkHooks(launcherPath(), network, publish.map(parsePublish));
-  return (spec) => {
-    spec.hooks = { ...spec.hooks, createRuntime: hooks.createRuntime, poststop: hooks.poststop };
-  };
-}
 
 export const specCommand: CommandSpec = {
   name: 'spec',
@@ -27,7 +14,8 @@ export const specCommand: CommandSpec = {
   },
   async run(args) {
     const { writeDefaultSpec } = await import('../../spec/write-default');
-    const amend = args.network === undefined && args.publish === undefined ? undefined : await networkAmendment(args.network as string | undefined, (args.publish as string[] | undefined) ?? [], Boolean(args.rootless));
+    const { networkAmendment } = await import('../network-hooks');
+    const amend = await networkAmendment('spec', args.network as string | undefined, (args.publish as string[] | undefined) ?? [], Boolean(args.rootless));
     writeDefaultSpec(args.bundle as string, Boolean(args.rootless), amend);
   },
 };
