@@ -180,6 +180,9 @@ maybe(`networking through the CNI plugins${missing ? ` (skipped: ${missing} is n
     assert.ok(nat.includes(`-A ${chain} -d ${subnet} `) && new RegExp(`^-A ${chain} .*-j MASQUERADE$`, 'm').test(nat), nat);
     const list = JSON.parse(host.tsrun(['list', '--format', 'json']).stdout) as Array<{ id: string; network?: { ips: string[] } }>;
     assert.deepEqual(list.find((c) => c.id === 'srv')?.network?.ips, [`${address}/24`]);
+    const table = host.tsrun(['list']).stdout.split('\n');
+    assert.match(table[0], /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\s+ADDRESS$/);
+    assert.match(table.find((l) => l.startsWith('srv ')) ?? '', new RegExp(`\\stsrun: ${address.replace(/\./g, '\\.')}/24$`));
   });
 
   it('a published port is reachable from the host on the bridge address; /etc/hosts and /etc/resolv.conf are the container\'s', () => {
