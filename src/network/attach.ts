@@ -10,6 +10,7 @@ import { isSameLiveProcess, readProcStat } from '../linux/proc-info';
 import { addNetwork, defaultNetwork, defaultPluginDirs, delNetwork, findNetwork, parseNetworkConfig } from './cni';
 import { hostsFile, installEtcFiles, resolvConf } from './etc-files';
 import { filesDir, readRecord, removeRecord, writeRecord, type AttachmentRecord } from './record';
+import { withNetworkLock } from './network-lock';
 import type { NetworkConfigList, PortMapping } from './types';
 
 /** The runtime-spec state a hook reads on stdin (the fields used here). */
@@ -118,7 +119,7 @@ export function attachNetwork(state: HookState, req: NetworkRequest): Attachment
   const opts = { pluginDirs: defaultPluginDirs() };
   let result;
   try {
-    result = addNetwork(list, attachment, opts);
+    result = withNetworkLock(req.stateDir, list.name, () => addNetwork(list, attachment, opts));
   } catch (err) {
     removeRecord(req.stateDir, state.id);
     throw err;
@@ -132,7 +133,7 @@ export function attachNetwork(state: HookState, req: NetworkRequest): Attachment
     installEtcFiles(state.pid, facts.rootfs, filesDir(req.stateDir, state.id), files);
     writeRecord(req.stateDir, record);
   } catch (err) {
-    delNetwork(list, attachment, result, opts);
+    withNetworkLock(req.stateDir, list.name, () => delNetwork(list, attachment, result, opts));
     removeRecord(req.stateDir, state.id);
     throw err;
   }
@@ -152,7 +153,8 @@ export function detachNetwork(state: HookState, stateDir: string): string[] {
   // then release what they hold outside it); a pid reused since is not the
   // container's, and its namespace must never be touched.
   const netns = isSameLiveProcess(record.pid, record.startTime) ? `/proc/${record.pid}/ns/net` : '';
-  const failures = delNetwork(record.list, { containerId: record.id, netns, ifName: record.ifName, portMappings: record.portMappings }, record.result, { pluginDirs: defaultPluginDirs() });
+  const attachment = { containerId: record.id, netns, ifName: record.ifName, portMappings: record.portMappings };
+  const failures = withNetworkLock(stateDir, record.list.name, () => delNetwork(record.list, attachment, record.result, { pluginDirs: defaultPluginDirs() }));
   if (failures.length === 0) removeRecord(stateDir, state.id);
   return failures;
 }

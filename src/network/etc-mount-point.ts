@@ -58,7 +58,10 @@ export function createMountPoint(point: MountPoint): () => void {
   try {
     made = mkdirSync(dirname(point.access), { recursive: true, mode: 0o755 });
     if (made !== undefined) ownLikeParent(made);
-    const fd = openSync(point.access, 'wx', 0o644);
+    const fd = openNew(point.access);
+    // Another container of the same rootfs made it meanwhile (containers
+    // created at once from one bundle): theirs to keep, and it will do.
+    if (fd === null) return () => undefined;
     made ??= point.access;
     try {
       fchmodSync(fd, 0o644); // whatever the umask
@@ -72,6 +75,16 @@ export function createMountPoint(point: MountPoint): () => void {
   }
   const outermost = made;
   return () => rmSync(outermost, { recursive: true, force: true });
+}
+
+/** A new empty file's descriptor; null when a regular file is already there. */
+function openNew(path: string): number | null {
+  try {
+    return openSync(path, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST' && lstatSync(path).isFile()) return null;
+    throw err;
+  }
 }
 
 function ownLikeParent(path: string): void {

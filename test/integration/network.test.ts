@@ -7,7 +7,7 @@
 // default network's configuration) lives in a temp dir (TSRUN_NETWORK_DIR).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_ROOTFS, TSRUN, tempDir, uniqueId } from '../helpers/harness';
 import { describeResult, missingBinary, runCommand, type CmdResult } from '../helpers/engines';
@@ -239,13 +239,15 @@ maybe(`networking through the CNI plugins${missing ? ` (skipped: ${missing} is n
     const results = await Promise.all(
       ids.map(
         (id) =>
-          new Promise<number | null>((resolve) => {
-            const p = spawn('nsenter', [`--net=${host.nsPath}`, '--', TSRUN, '--root', host.root, 'run', '--detach', '--bundle', dir, id], { stdio: 'ignore', env: { ...process.env, TSRUN_NETWORK_DIR: host.netDir } });
-            p.on('exit', (code) => resolve(code));
+          new Promise<string>((resolve) => {
+            const err = openSync(join(host.io, `${id}.err`), 'w');
+            const p = spawn('nsenter', [`--net=${host.nsPath}`, '--', TSRUN, '--root', host.root, 'run', '--detach', '--bundle', dir, id], { stdio: ['ignore', 'ignore', err], env: { ...process.env, TSRUN_NETWORK_DIR: host.netDir } });
+            closeSync(err);
+            p.on('exit', (code) => resolve(code === 0 ? 'ok' : `${id}: exit ${code}: ${readFileSync(join(host.io, `${id}.err`), 'utf8').trim()}`));
           }),
       ),
     );
-    assert.deepEqual(results, ids.map(() => 0));
+    assert.deepEqual(results.filter((r) => r !== 'ok'), []);
     const addresses = ids.map(ipOf);
     assert.equal(new Set(addresses).size, 20, addresses.join(' '));
     for (const id of ids) host.ok([TSRUN, '--root', host.root, 'delete', '--force', id]);

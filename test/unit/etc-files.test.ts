@@ -137,6 +137,15 @@ describe('etc file mount points', () => {
     assert.ok(existsSync(rootfs));
   });
 
+  it('a file another container of the same rootfs made meanwhile is used, and its undo leaves it', () => {
+    const point = findMountPoint(view, rootfs, '/etc/hosts');
+    assert.equal(point.exists, false);
+    writeFileSync(join(rootfs, 'etc', 'hosts'), ''); // the other container, between the look and the make
+    const undo = createMountPoint(point);
+    undo();
+    assert.ok(lstatSync(join(rootfs, 'etc', 'hosts')).isFile());
+  });
+
   it('refuses a directory where the file should be, naming the path', () => {
     mkdirSync(join(rootfs, 'etc', 'hosts'));
     assert.throws(() => findMountPoint(view, rootfs, '/etc/hosts'), (e: unknown) => e instanceof UserError && e.message.startsWith(`${join(rootfs, 'etc', 'hosts')}: not a regular file`));
