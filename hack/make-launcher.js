@@ -1,26 +1,24 @@
 #!/usr/bin/env node
 // Writes bin/tsrun: a launcher that execs this node, by absolute path, with
-// the flags tsrun's fork model needs (docs/architecture.md §6.4), on the
-// startup snapshot when hack/build-bundle.js made one, else on the bundle,
-// else on the plain build. Callers such as podman run the runtime with no
-// PATH, so `#!/usr/bin/env node` would not do.
+// the flags tsrun's fork model needs (docs/architecture.md §6.4), on what
+// hack/build-bundle.js made for each verb (a bundle from its code cache, or
+// a startup snapshot), else on the bundle, else on the plain build. Callers
+// such as podman run the runtime with no PATH, so `#!/usr/bin/env node`
+// would not do.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const E = require('./entries');
 
-const repo = path.resolve(__dirname, '..');
-const dist = path.join(repo, 'dist');
-const bundle = path.join(dist, 'tsrun.js');
-const plain = path.join(dist, 'src', 'cli', 'main.js');
-const readBlob = path.join(dist, 'snapshot', 'read.blob');
-const fullBlob = path.join(dist, 'snapshot', 'full.blob');
-const nodeRef = path.join(dist, 'snapshot', 'node.ref');
-const launcher = path.join(repo, 'bin', 'tsrun');
+const bundle = E.BUNDLE;
+const readBlob = E.READ_BLOB;
+const fullBlob = E.FULL_BLOB;
+const launcher = path.resolve(__dirname, '..', 'bin', 'tsrun');
 /** Names this install's verdict files (several checkouts may share a machine). */
-const installKey = require('node:crypto').createHash('sha256').update(dist).digest('hex').slice(0, 12);
+const installKey = require('node:crypto').createHash('sha256').update(E.dist).digest('hex').slice(0, 12);
 const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 const node = quote(process.execPath);
-const flags = '--single-threaded --expose-gc --no-warnings';
+const flags = E.NODE_FLAGS.join(' ');
 
 // Variables that change how node itself starts (not what tsrun does): an
 // inherited NODE_OPTIONS could load code into the process that forks the
@@ -51,15 +49,26 @@ const FIND_VERB = [
 
 /**
  * `create` leaves an init waiting for `start` with a copy of this process's
- * memory: it runs without the snapshot (whose heap is ~4 MiB more) and in
- * V8's lite mode (no optimising compiler, no feedback vectors: -0.8 MiB in
- * that init, no slower for one create). Lite mode turns WebAssembly off,
- * and V8 warns on stderr unless told so itself.
+ * memory: it runs without the snapshot (whose heap is ~4 MiB more), in lite
+ * mode (entries.js), from its code cache.
  */
-const CREATE_FLAGS = '--lite-mode --no-expose-wasm';
+const CREATE_FLAGS = E.CREATE_FLAGS.join(' ');
 
-/** The verbs that only read state: the lighter snapshot loads faster. */
-const READ_VERBS = 'state|list|ps|events|spec|features|help|""';
+/**
+ * Verbs run from a bundle and its code cache rather than a snapshot, each
+ * measured faster so (README, "Start-up"): state and list from `dist/read.js`,
+ * which holds only them (src/cli/main-read.ts); start, delete and kill from
+ * the whole bundle, as their paths are short and the full snapshot's heap
+ * costs more to load than what they compile. `run` and `exec` compile far
+ * more: they keep the snapshot.
+ */
+const CACHED_VERBS = [
+  { verbs: 'state|list', bundle: E.READ_BUNDLE, cache: E.READ_CACHE },
+  { verbs: 'start|delete|kill', bundle: E.BUNDLE, cache: E.BUNDLE_CACHE },
+];
+
+/** The other verbs that only read: the lighter snapshot loads faster. */
+const READ_VERBS = 'ps|events|spec|features|help|""';
 
 /**
  * Whether the snapshots load here: node refuses (exit 14, nothing run) a
@@ -74,7 +83,7 @@ function snapshotCheckLines() {
   const newer = (file) => `[ "${file}" -nt ${quote(readBlob)} ] && [ "${file}" -nt ${quote(fullBlob)} ]`;
   return [
     'snapshot=',
-    `if [ ${node} -ef ${quote(nodeRef)} ]; then`,
+    `if [ ${node} -ef ${quote(E.NODE_REF)} ]; then`,
     `  if [ -w /run ]; then verdict=/run/tsrun-snapshot-${installKey}`,
     `  elif [ -n "\${XDG_RUNTIME_DIR:-}" ] && [ -w "$XDG_RUNTIME_DIR" ]; then verdict=$XDG_RUNTIME_DIR/tsrun-snapshot-${installKey}`,
     '  else verdict=; fi',
@@ -87,14 +96,24 @@ function snapshotCheckLines() {
   ];
 }
 
+/** What node runs for a bundle: from its code cache when the build made one. */
+function startOf(file, cache) {
+  return fs.existsSync(cache) ? `${quote(E.CACHED_START)} ${quote(file)} ${quote(cache)}` : quote(file);
+}
+
 function execLines() {
-  const entry = fs.existsSync(bundle) ? bundle : plain;
+  const entry = fs.existsSync(bundle) ? bundle : E.PLAIN_MAIN;
   const run = `exec ${node} ${flags} ${quote(entry)} "$@"`;
-  const create = [`if [ "$verb" = create ]; then`, `  exec ${node} ${flags} ${CREATE_FLAGS} ${quote(entry)} "$@"`, 'fi'];
-  if (![readBlob, fullBlob, nodeRef].every((f) => fs.existsSync(f))) return [...FIND_VERB, ...create, run];
+  const createStart = entry === bundle ? startOf(bundle, E.CREATE_CACHE) : quote(entry);
+  const create = [`if [ "$verb" = create ]; then`, `  exec ${node} ${flags} ${CREATE_FLAGS} ${createStart} "$@"`, 'fi'];
+  const cached = CACHED_VERBS.filter((c) => fs.existsSync(c.bundle) && fs.existsSync(c.cache)).map(
+    (c) => `case "$verb" in ${c.verbs}) exec ${node} ${flags} ${startOf(c.bundle, c.cache)} "$@" ;; esac`,
+  );
+  if (![readBlob, fullBlob, E.NODE_REF].every((f) => fs.existsSync(f))) return [...FIND_VERB, ...create, ...cached, run];
   return [
     ...FIND_VERB,
     ...create,
+    ...cached,
     '# The snapshots fit only the node binary they were built by (node.ref is a hard link to it)',
     '# and a V8 configuration that can differ between machines.',
     ...snapshotCheckLines(),

@@ -1,9 +1,9 @@
 // tsrun's command line: parse, dispatch to one verb, print errors, set the exit status.
-// Started by main.ts (the plain build) or snapshot-main.ts (the startup snapshot).
+// Started by main.ts (the plain build and the bundle), snapshot-main.ts (the
+// startup snapshots) or main-read.ts (state and list alone), each with its table of verbs.
 import { print } from './output';
 import { splitGlobal, parseCommandArgs } from './parse';
-import { COMMANDS } from './commands';
-import type { GlobalOptions } from './command';
+import type { CommandSpec, GlobalOptions, ParsedArgs } from './command';
 import { configureLogger, logDebug, logError } from '../log/logger';
 import { UserError } from '../errors';
 import { writeStderr } from '../log/write-fd';
@@ -13,16 +13,40 @@ import { defaultStateRoot, parseRootlessFlag, prepareUserStateRoot, SYSTEM_STATE
 const VERSION = '0.1.0';
 const SPEC_VERSION = '1.3.0';
 
-async function main(argv: string[]): Promise<number> {
+/** The verbs an entry point holds, and how it prints help (the help text loads full yargs). */
+export interface CliTable {
+  commands: CommandSpec[];
+  printHelp(topic: string | undefined): void | Promise<void>;
+}
+
+function wantsHelp(globals: ParsedArgs, verb: string | undefined, rest: string[], command: CommandSpec | undefined): boolean {
+  return !verb || Boolean(globals.help) || verb === 'help' || (command !== undefined && (rest.includes('--help') || rest.includes('-h')));
+}
+
+/**
+ * The verb `argv` runs when it is one of `commands` and neither help nor the
+ * version is asked for; undefined otherwise, and for a command line that does
+ * not parse (the full CLI reports that).
+ */
+export function plainCommandOf(argv: string[], commands: CommandSpec[]): CommandSpec | undefined {
+  try {
+    const { globals, verb, rest } = splitGlobal(argv);
+    const command = commands.find((c) => c.name === verb);
+    return globals.version || wantsHelp(globals, verb, rest, command) ? undefined : command;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(argv: string[], table: CliTable): Promise<number> {
   const { globals, verb, rest } = splitGlobal(argv);
   if (globals.version) {
     print(`tsrun version ${VERSION}\nspec: ${SPEC_VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === verb);
-  if (!verb || globals.help || verb === 'help' || (command && (rest.includes('--help') || rest.includes('-h')))) {
-    const { printHelp } = await import('./help');
-    printHelp(COMMANDS, verb === 'help' ? rest[0] : verb);
+  const command = table.commands.find((c) => c.name === verb);
+  if (wantsHelp(globals, verb, rest, command)) {
+    await table.printHelp(verb === 'help' ? rest[0] : verb);
     return 0;
   }
   if (!command) {
@@ -58,8 +82,8 @@ function pick(args: Record<string, unknown>, keys: string[]): Record<string, unk
 }
 
 /** Runs one tsrun command; `argv` is what follows the program's name. */
-export function runCli(argv: string[]): void {
-  main(argv).then(
+export function runCli(argv: string[], table: CliTable): void {
+  main(argv, table).then(
     (code) => {
       process.exitCode = code;
     },

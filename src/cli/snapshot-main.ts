@@ -11,7 +11,7 @@ import { startupSnapshot } from 'node:v8';
 import { createRequire } from 'node:module';
 import { runCli } from './run-cli';
 import { splitGlobal, parseCommandArgs } from './parse';
-import { COMMANDS } from './commands';
+import { COMMANDS, FULL_CLI } from './commands';
 // What state and list run, evaluated here rather than at each call.
 import '../lifecycle/list';
 
@@ -36,5 +36,5 @@ startupSnapshot.setDeserializeMainFunction(() => {
   // The launcher passes the bundle's path first (`-- dist/tsrun.js ARGS`), as
   // node itself would put a script's: process.argv has its usual shape.
   (globalThis as typeof globalThis & { tsrunRequire?: NodeJS.Require }).tsrunRequire = createRequire(process.argv[1]);
-  runCli(process.argv.slice(2));
+  runCli(process.argv.slice(2), FULL_CLI);
 });

@@ -1,7 +1,8 @@
 // The launcher (bin/tsrun, written by hack/make-launcher.js): node starts
-// clean whatever the caller's environment, the startup snapshot is used only
-// with the node binary it was built by, and hooks and containers still get
-// exactly the environment config.json gives them.
+// clean whatever the caller's environment, each verb runs from what was
+// measured fastest for it (a bundle and its code cache, or a startup
+// snapshot), a snapshot only with the node binary it was built by, and hooks
+// and containers still get exactly the environment config.json gives them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ import type { Spec } from '../../src/spec/types';
 const READ_BLOB = join(REPO, 'dist', 'snapshot', 'read.blob');
 const FULL_BLOB = join(REPO, 'dist', 'snapshot', 'full.blob');
 const NODE_REF = join(REPO, 'dist', 'snapshot', 'node.ref');
+const CACHED_START = join(REPO, 'dist', 'src', 'cli', 'cached-start.js');
+const NODE_FLAGS = ['--single-threaded', '--expose-gc', '--no-warnings'];
 
 /** Variables that would stop node, or slow it, were they passed on. */
 const HOSTILE_NODE_ENV = {
@@ -65,19 +68,29 @@ describe('launcher', function () {
     assert.deepEqual(hookVars, ['ONLY=hook']);
   });
 
-  it('runs the startup snapshot only with the node binary it was built by, and not for create', () => {
+  it('runs each verb from its bundle and code cache or its snapshot, and a snapshot only with the node binary it was built by', () => {
     assert.ok(existsSync(READ_BLOB) && existsSync(FULL_BLOB) && existsSync(NODE_REF), 'npm run build made the snapshots on this machine');
-    const list = traceLauncher(TSRUN, ['--root', s.root, 'list']);
-    assert.equal(list.status, 0, list.trace);
-    assert.match(list.trace, /exec \S+ .*--snapshot-blob \S*read\.blob/);
-    const kill = traceLauncher(TSRUN, ['--root', s.root, 'kill', 'missing', 'TERM']);
-    assert.notEqual(kill.status, 0);
-    assert.match(kill.trace, /exec \S+ .*--snapshot-blob \S*full\.blob/);
-    // create leaves an init waiting: it runs the bundle, whose heap is smaller, in V8's lite mode.
+    const cached = (bundle: string, cache: string) => new RegExp(`exec \\S+ .*dist/src/cli/cached-start\\.js \\S*dist/${bundle} \\S*dist/${cache} `);
+    for (const verb of [['list'], ['state', 'missing']]) {
+      const r = traceLauncher(TSRUN, ['--root', s.root, ...verb]);
+      assert.match(r.trace, cached('read\\.js', 'read\\.js\\.cache'), verb[0]);
+      assert.doesNotMatch(r.trace, /--snapshot-blob/);
+    }
+    for (const verb of [['start', 'missing'], ['delete', 'missing'], ['kill', 'missing', 'TERM']]) {
+      const r = traceLauncher(TSRUN, ['--root', s.root, ...verb]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.trace, cached('tsrun\\.js', 'tsrun\\.js\\.cache'), verb[0]);
+    }
+    const ps = traceLauncher(TSRUN, ['--root', s.root, 'ps', 'missing']);
+    assert.match(ps.trace, /exec \S+ .*--snapshot-blob \S*read\.blob/);
+    const run = traceLauncher(TSRUN, ['--root', s.root, 'run', '--bundle', join(dir, 'none'), 'x']);
+    assert.notEqual(run.status, 0);
+    assert.match(run.trace, /exec \S+ .*--snapshot-blob \S*full\.blob/);
+    // create leaves an init waiting: it runs the bundle, whose heap is smaller, in V8's lite mode, from its own cache.
     const create = traceLauncher(TSRUN, ['--root', s.root, '--log-format', 'text', 'create', '--bundle', join(dir, 'none'), 'x']);
     assert.notEqual(create.status, 0);
     assert.doesNotMatch(create.trace, /--snapshot-blob/);
-    assert.match(create.trace, /exec \S+ .*--lite-mode .*dist\/tsrun\.js/);
+    assert.match(create.trace, /exec \S+ .*--lite-mode .*cached-start\.js \S*dist\/tsrun\.js \S*dist\/tsrun\.js\.create-cache /);
     // The same launcher where node.ref is another file (node upgraded since the build): the bundle.
     const otherNode = join(dir, 'other-node');
     writeFileSync(otherNode, '');
@@ -88,6 +101,54 @@ describe('launcher', function () {
     assert.equal(fallback.status, 0, fallback.trace);
     assert.match(fallback.stdout, /^tsrun version /);
     assert.doesNotMatch(fallback.trace, /exec \S+ .*--snapshot-blob/);
+  });
+
+  it('answers from read.js exactly as the full CLI would, handing it every call that is not a plain state or list', () => {
+    const b = s.bundle(['sleep', '1000']);
+    const id = s.id('read');
+    s.create(id, b);
+    const READ = join(REPO, 'dist', 'read.js');
+    const calls = [
+      ['state', id],
+      ['list'],
+      ['list', '--format', 'json'],
+      ['state', 'missing'],
+      ['state'],
+      ['list', '--bogus'],
+      ['state', '--help'],
+      ['help'],
+      ['--version'],
+      ['frob'],
+      ['kill', 'missing', 'TERM'],
+      ['features'],
+    ];
+    for (const call of calls) {
+      const args = ['--root', s.root, ...call];
+      const full = spawnSync(process.execPath, [...NODE_FLAGS, join(REPO, 'dist', 'tsrun.js'), ...args], { encoding: 'utf8' });
+      const fromRead = spawnSync(process.execPath, [...NODE_FLAGS, READ, ...args], { encoding: 'utf8' });
+      const fromCache = spawnSync(process.execPath, [...NODE_FLAGS, CACHED_START, READ, `${READ}.cache`, ...args], { encoding: 'utf8' });
+      for (const [name, r] of [['read.js', fromRead], ['read.js from its cache', fromCache]] as const) {
+        assert.deepEqual([r.status, r.stdout, r.stderr], [full.status, full.stdout, full.stderr], `${name}: tsrun ${call.join(' ')}`);
+      }
+    }
+    assert.match(spawnSync(TSRUN, ['--root', s.root, 'list'], { encoding: 'utf8' }).stdout, new RegExp(`^${id}\\s+\\d+\\s+created`, 'm'));
+  });
+
+  it('runs a bundle whatever its code cache: stale, from other V8 flags, or not one', () => {
+    const b = s.bundle(['sleep', '1000']);
+    const id = s.id('cache');
+    s.create(id, b);
+    const READ = join(REPO, 'dist', 'read.js');
+    const want = spawnSync(TSRUN, ['--root', s.root, 'state', id], { encoding: 'utf8' });
+    assert.equal(want.status, 0, want.stderr);
+    assert.equal(JSON.parse(want.stdout).status, 'created');
+    const garbage = join(dir, 'garbage.cache');
+    writeFileSync(garbage, 'not a code cache');
+    // Not a cache; one V8 refuses (made for the whole bundle, in lite mode); none.
+    for (const cache of [garbage, join(REPO, 'dist', 'tsrun.js.create-cache'), join(dir, 'missing.cache')]) {
+      const r = spawnSync(process.execPath, [...NODE_FLAGS, CACHED_START, READ, cache, '--root', s.root, 'state', id], { encoding: 'utf8' });
+      assert.deepEqual([r.status, r.stdout, r.stderr], [0, want.stdout, ''], cache);
+    }
   });
 
   it('runs the bundle where node refuses the snapshots (another V8 configuration), and remembers that', () => {
@@ -104,9 +165,9 @@ describe('launcher', function () {
     );
     chmodSync(launcher, 0o755);
     for (const attempt of ['first', 'second']) {
-      const r = traceLauncher(launcher, ['--root', s.root, 'list']);
+      const r = traceLauncher(launcher, ['--root', s.root, 'features']);
       assert.equal(r.status, 0, `${attempt} call: ${r.trace}`);
-      assert.match(r.stdout, /^ID\s+PID/);
+      assert.match(r.stdout, /"ociVersionMin"/);
       assert.doesNotMatch(r.trace, /exec \S+ .*--snapshot-blob/);
       // The verdict is kept: the second call does not try the blobs again.
       if (attempt === 'second') assert.doesNotMatch(r.trace, /--snapshot-blob \S+ -- \S+ --version/);

@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../command';
+import type { CliTable } from '../run-cli';
 import { createCommand } from './create';
 import { startCommand } from './start';
 import { stateCommand } from './state';
@@ -36,3 +37,12 @@ export const COMMANDS: CommandSpec[] = [
   bundleCommand,
   networkCommand,
 ];
+
+/** Every verb, with the help text (full yargs, loaded only when asked for). */
+export const FULL_CLI: CliTable = {
+  commands: COMMANDS,
+  async printHelp(topic) {
+    const { printHelp } = await import('../help');
+    printHelp(COMMANDS, topic);
+  },
+};
