@@ -27,7 +27,8 @@
 // V8 flags (exit 14), so it is built with the launcher's own flags,
 // smoke-tested here, and left out (the bundle alone is used) when anything
 // about it fails; V8 ignores a code cache that does not fit, and one it
-// refuses here is not kept. `--no-snapshot` builds the bundles only.
+// refuses here is not kept. `--no-snapshot` skips the snapshots (the
+// bundles and code caches are still made).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
