@@ -17,6 +17,8 @@ const SPEC_VERSION = '1.3.0';
 export interface CliTable {
   commands: CommandSpec[];
   printHelp(topic: string | undefined): void | Promise<void>;
+  /** Called with the exit status once the command is over; may end the process there and then. */
+  finish?(code: number): void;
 }
 
 function wantsHelp(globals: ParsedArgs, verb: string | undefined, rest: string[], command: CommandSpec | undefined): boolean {
@@ -86,11 +88,13 @@ export function runCli(argv: string[], table: CliTable): void {
   main(argv, table).then(
     (code) => {
       process.exitCode = code;
+      table.finish?.(code);
     },
     (err: unknown) => {
       logError(err instanceof Error ? err.message : String(err));
       if (!(err instanceof UserError) && process.env.TSRUN_DEBUG_STACK) writeStderr(`${(err as Error).stack}\n`);
       process.exitCode = 1;
+      table.finish?.(1);
     },
   );
 }

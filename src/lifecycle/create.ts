@@ -32,6 +32,7 @@ import { closeFd } from '../linux/fd';
 import type { ContainerPlan } from '../process/plan/container-plan';
 import { hostResctrl, joinIntelRdt, makeIntelRdtGroup, planIntelRdt, type IntelRdtPlan } from '../resctrl/group';
 import type { ResctrlTree } from '../resctrl/tree';
+import { warmUpCgroupMove } from '../cgroups/move-warmup';
 
 export interface CreateOptions {
   root: string;
@@ -53,6 +54,10 @@ export interface CreateOptions {
 }
 
 export async function createContainer(opts: CreateOptions): Promise<ContainerRecord> {
+  // First: loading and checking the config overlaps the grace period the
+  // move of stage 1 into its cgroup waits for (move-warmup.ts); and again
+  // once the cgroup is made, just before the fork.
+  warmUpCgroupMove();
   const id = validateId(opts.id);
   const bundle = resolve(opts.bundle);
   const spec = loadConfig(bundle);
@@ -124,6 +129,7 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);
+  warmUpCgroupMove();
   const placeStage1 = (stage1: number): void => {
     cgroup.placeInit(stage1, resources, id);
     if (rdt) joinIntelRdt(rdt.plan.state, stage1, rdt.tree);

@@ -30,6 +30,7 @@ import { Container } from './container';
 import { StateStore, writeFileAtomic } from './store';
 import { SignalForwarder } from './signal-forwarder';
 import { ConsoleChannel, TerminalRelay } from './console-relay';
+import { warmUpCgroupMove } from '../cgroups/move-warmup';
 
 export interface ExecOptions extends ExecOverrides {
   root: string;
@@ -47,6 +48,8 @@ export interface ExecOptions extends ExecOverrides {
 
 /** Returns the exit code for the caller to exit with. */
 export async function execInContainer(opts: ExecOptions): Promise<number> {
+  // First: planning overlaps the grace period the move into the cgroup waits for.
+  warmUpCgroupMove();
   const plan = planExec(opts);
   if (opts.detach) {
     const pid = startProcess(plan, opts, false);

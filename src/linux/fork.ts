@@ -107,8 +107,9 @@ export function forkChild(options: { retry: boolean } = { retry: true }): number
     emptyNewSpace();
     markAllMappingsForkable();
     // Checking before as well as after makes the after-check rarely fire,
-    // which matters where a retry is impossible.
-    if (someMappingStillDontfork()) continue;
+    // which matters where a retry is impossible; where one is possible the
+    // check after is enough (reading smaps costs about a millisecond).
+    if (!options.retry && someMappingStillDontfork()) continue;
     const verdict = makePipe();
     const pid = rawFork();
     if (pid === 0) {

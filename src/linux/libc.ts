@@ -41,6 +41,11 @@ function realLibc(): ReturnType<typeof Koffi.load> {
   return (loadedLibc ??= realKoffi().load('libc.so.6'));
 }
 
+/** Whether this process has loaded libc through koffi (its first C call). */
+export function libcLoaded(): boolean {
+  return loadedLibc !== undefined;
+}
+
 /** koffi's module object, loaded on first use of any of its members. */
 export const koffi = new Proxy({} as typeof Koffi, {
   get: (_target, name) => {

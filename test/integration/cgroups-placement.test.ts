@@ -3,7 +3,7 @@
 // (v1) or its parent (unified v2, runc's placement), and delete (plain,
 // forced, after a failed create) removes every directory.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import { Session, waitFor, isAlive, cmdline, nonEmptyLines } from '../helpers/session';
 import {
@@ -25,6 +25,7 @@ import {
   removeOwnCgroups,
   v1Mounts,
 } from './cgroups-common';
+import { warmUpCgroupMove } from '../../src/cgroups/move-warmup';
 
 const MiB = 1024 * 1024;
 
@@ -154,6 +155,24 @@ describe('cgroups: placement', function () {
     else assert.equal(seen.get('pids'), '/', r.stdout);
     s.ok(['delete', '--force', id]);
     assert.deepEqual(await cgroupLeftovers(id), []);
+  });
+
+  it("the move warm-up (create's and exec's head start on the grace period) leaves this process where it was and keeps no descriptor", async () => {
+    const procsFds = (): string[] =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).endsWith('/cgroup.procs');
+        } catch {
+          return false; // the directory's own descriptor, gone by now
+        }
+      });
+    const before = readFileSync('/proc/self/cgroup', 'utf8');
+    const fdsBefore = procsFds();
+    warmUpCgroupMove();
+    // Open while its write waits on the thread pool; closed once it is done.
+    assert.equal(procsFds().length, fdsBefore.length + 1, 'no cgroup.procs descriptor open for the move');
+    assert.ok(await waitFor(() => procsFds().length === fdsBefore.length, WAIT_MS), 'its descriptor stayed open');
+    assert.equal(readFileSync('/proc/self/cgroup', 'utf8'), before);
   });
 
   it('a relative linux.cgroupsPath lands under our own cgroup (v1) or its parent (v2)', async () => {

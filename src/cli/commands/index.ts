@@ -17,6 +17,7 @@ import { execCommand } from './exec';
 import { featuresCommand } from './features';
 import { bundleCommand } from './bundle';
 import { networkCommand } from './network';
+import { exitNowIfIdle } from '../../linux/exit';
 
 export const COMMANDS: CommandSpec[] = [
   createCommand,
@@ -45,4 +46,5 @@ export const FULL_CLI: CliTable = {
     const { printHelp } = await import('../help');
     printHelp(COMMANDS, topic);
   },
+  finish: exitNowIfIdle,
 };
