@@ -11,3 +11,16 @@ import '../lifecycle/run';
 import '../lifecycle/exec';
 import '../lifecycle/cgroup-ops';
 import '../lifecycle/signals';
+import { defaultSpec } from '../spec/default-spec';
+import { firstSchemaError } from '../spec/validate';
+
+/**
+ * Validates `tsrun spec`'s configs while the snapshot is built, so that the
+ * schema validator (generated code, a few hundred functions) is kept
+ * compiled in it rather than compiled at each create: ~4 ms of a run.
+ */
+function compileConfigValidation(): void {
+  for (const rootless of [false, true]) firstSchemaError(defaultSpec({ rootless }));
+}
+
+compileConfigValidation();

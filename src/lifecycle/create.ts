@@ -54,9 +54,9 @@ export interface CreateOptions {
 }
 
 export async function createContainer(opts: CreateOptions): Promise<ContainerRecord> {
-  // First: loading and checking the config overlaps the grace period the
-  // move of stage 1 into its cgroup waits for (move-warmup.ts); and again
-  // once the cgroup is made, just before the fork.
+  // First: loading and checking the config and the fork of stage 1 overlap
+  // the grace period that making the cgroup and moving stage 1 into it
+  // would otherwise wait for (move-warmup.ts).
   warmUpCgroupMove();
   const id = validateId(opts.id);
   const bundle = resolve(opts.bundle);
@@ -117,20 +117,23 @@ function build(spec: Spec, id: string, bundle: string, opts: CreateOptions, stor
     hooks: { poststart: spec.hooks?.poststart, poststop: spec.hooks?.poststop },
   };
   // On disk (pid 0) before the cgroup or any process exists: a create killed
-  // from here on leaves a record `delete --force` cleans up after.
+  // from here on leaves a record `delete --force` cleans up after (stage 1,
+  // killed or not, exits when the runtime is gone before letting it proceed).
   store.write(record);
   const hooks = poststopIfHooksBegan(record, undo);
   undo.push(() => cgroup.destroy());
-  cgroup.prepare(resources);
-  // Rootless without the right to make any cgroup: the container has none,
-  // and stays in the caller's (which its cgroup mount then shows).
-  if (!hasCgroupDirs(cgroup.state)) record.cgroup = undefined;
-  if (rdt) makeIntelRdtGroup(rdt.plan, rdt.tree, undo);
   if (!plan.hasMountNamespace) undo.push(() => unmountContainerRootfs(rootfs));
   const closeConsole = attachConsole(plan, opts);
   undo.push(closeConsole);
-  warmUpCgroupMove();
+  // The cgroup is made once stage 1 is forked and waits: its directories
+  // need the cgroup lock, and by then the warm-up's wait for a grace period
+  // (move-warmup.ts) has overlapped the fork too.
   const placeStage1 = (stage1: number): void => {
+    cgroup.prepare(resources);
+    // Rootless without the right to make any cgroup: the container has none,
+    // and stays in the caller's (which its cgroup mount then shows).
+    if (!hasCgroupDirs(cgroup.state)) record.cgroup = undefined;
+    if (rdt) makeIntelRdtGroup(rdt.plan, rdt.tree, undo);
     cgroup.placeInit(stage1, resources, id);
     if (rdt) joinIntelRdt(rdt.plan.state, stage1, rdt.tree);
   };

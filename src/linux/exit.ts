@@ -25,15 +25,20 @@ function nothingLeftToRun(): boolean {
   return handles.every((h) => std.includes(h)) && process.stdout.writableLength === 0 && process.stderr.writableLength === 0;
 }
 
+/** Node writes a profile or coverage at its own exit (--cpu-prof, --heap-prof, NODE_V8_COVERAGE); _exit would lose it. */
+function writesAtExit(): boolean {
+  return process.env.NODE_V8_COVERAGE !== undefined || process.execArgv.some((arg) => /^--(cpu|heap)-prof/.test(arg));
+}
+
 /**
  * Node's own exit frees the environment and tears down the V8 heap, which
  * cost 5-7 ms at the end of every `run` and `create` (a snapshot's heap is
  * large) and is spent three times per container. When nothing is left to
- * run and no exit listener waits, _exit ends the process at once with the
+ * run, no exit listener waits and node writes nothing at exit, _exit ends the process at once with the
  * same status. Only where libc is already loaded: loading it for this would
  * cost more than it saves (`state`, `list`).
  */
 export function exitNowIfIdle(code: number): void {
-  if (!libcLoaded() || process.listenerCount('exit') > 0 || !nothingLeftToRun()) return;
+  if (!libcLoaded() || process.listenerCount('exit') > 0 || writesAtExit() || !nothingLeftToRun()) return;
   exitNow(code);
 }

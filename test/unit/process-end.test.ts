@@ -2,6 +2,8 @@
 // move warm-up writes (src/cgroups/move-warmup.ts): pure parts, no root.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ownProcsFile } from '../../src/cgroups/move-warmup';
 import type { CgroupLayout } from '../../src/cgroups/detect';
@@ -13,7 +15,7 @@ const PROC_MODULE = join(__dirname, '..', '..', 'src', 'linux', 'proc.js');
  * Runs `body` in a fresh node after loading exitNowIfIdle; `beforeExit` and
  * `after` are printed only by a process that did not end in _exit there.
  */
-function runEnding(body: string): { status: number | null; stdout: string } {
+function runEnding(body: string, nodeFlags: string[] = []): { status: number | null; stdout: string } {
   const script = [
     `const { exitNowIfIdle } = require(${JSON.stringify(EXIT_MODULE)});`,
     `const proc = require(${JSON.stringify(PROC_MODULE)});`,
@@ -21,7 +23,7 @@ function runEnding(body: string): { status: number | null; stdout: string } {
     body,
     `process.stdout.write('after\\n');`,
   ].join('\n');
-  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...nodeFlags, '-e', script], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout };
 }
 
@@ -43,6 +45,17 @@ describe('ending a tsrun process', () => {
     const r = runEnding(`proc.currentPid(); process.on('exit', () => process.stdout.write('exit listener\\n')); exitNowIfIdle(7);`);
     assert.equal(r.status, 0);
     assert.equal(r.stdout, 'after\nbeforeExit\nexit listener\n');
+  });
+
+  it('leaves the ending to node when node writes a CPU profile at exit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsrun-exit-prof-'));
+    try {
+      const r = runEnding(`proc.currentPid(); exitNowIfIdle(7);`, ['--cpu-prof', '--cpu-prof-dir', dir]);
+      assert.equal(r.status, 0);
+      assert.equal(readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not load libc for it', () => {
