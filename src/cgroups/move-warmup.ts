@@ -30,15 +30,19 @@ export function ownProcsFile(layout: CgroupLayout, own: Map<string, string>): st
   return undefined;
 }
 
+/** The descriptor of the move in flight, if one is. */
+let inFlight: number | undefined;
+
 /**
- * Starts the move of this process into its own cgroup and returns at once.
- * Nothing waits for it; a failure (no write access, as for most rootless
- * callers) only means no head start. The file is opened here and only the
+ * Starts the move of this process into its own cgroup and returns at once
+ * (nothing more while one is in flight). Nothing waits for it; a failure
+ * (no write access, as for most rootless callers) only means no head start. The file is opened here and only the
  * write goes to the thread pool: it has to start while this thread is still
  * busy, and fs.writeFile would wait for the event loop between its open and
  * its write. The descriptor is not handed to forked children.
  */
 export function warmUpCgroupMove(): void {
+  if (inFlight !== undefined) return;
   let fd: number;
   try {
     const file = ownProcsFile(hostCgroupLayout(), ownCgroups());
@@ -48,8 +52,10 @@ export function warmUpCgroupMove(): void {
     return;
   }
   closeInForkedChildren(fd);
+  inFlight = fd;
   write(fd, String(process.pid), () => {
     forkedChildrenMayKeep(fd);
     close(fd, () => undefined);
+    inFlight = undefined;
   });
 }

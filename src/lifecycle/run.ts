@@ -9,6 +9,7 @@ import { startContainer } from './start';
 import { deleteContainer } from './delete';
 import { ConsoleChannel, TerminalRelay } from './console-relay';
 import { checkConsoleSocket } from '../process/setup/terminal';
+import { warmUpCgroupMove } from '../cgroups/move-warmup';
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -24,6 +25,8 @@ export async function runContainer(opts: RunOptions): Promise<number> {
   }
   // In the foreground a terminal is relayed by tsrun: runc refuses a console socket here.
   checkConsoleSocket(false, opts.consoleSocket, false);
+  // Before libc loads (prctl): see createContainer.
+  warmUpCgroupMove();
   // The init is forked by a short-lived stage 1; as subreaper we become its
   // parent when stage 1 exits, and can wait for it.
   prctlSet(PR_SET_CHILD_SUBREAPER, 1, 'PR_SET_CHILD_SUBREAPER');
