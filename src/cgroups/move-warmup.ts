@@ -36,10 +36,11 @@ let inFlight: number | undefined;
 /**
  * Starts the move of this process into its own cgroup and returns at once
  * (nothing more while one is in flight). Nothing waits for it; a failure
- * (no write access, as for most rootless callers) only means no head start. The file is opened here and only the
- * write goes to the thread pool: it has to start while this thread is still
- * busy, and fs.writeFile would wait for the event loop between its open and
- * its write. The descriptor is not handed to forked children.
+ * (no write access, as for most rootless callers) only means no head
+ * start. The file is opened here and only the write goes to the thread
+ * pool: it has to start while this thread is still busy, and fs.writeFile
+ * would wait for the event loop between its open and its write. The
+ * descriptor is not handed to forked children.
  */
 export function warmUpCgroupMove(): void {
   if (inFlight !== undefined) return;

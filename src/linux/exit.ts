@@ -34,9 +34,10 @@ function writesAtExit(): boolean {
  * Node's own exit frees the environment and tears down the V8 heap, which
  * cost 5-7 ms at the end of every `run` and `create` (a snapshot's heap is
  * large) and is spent three times per container. When nothing is left to
- * run, no exit listener waits and node writes nothing at exit, _exit ends the process at once with the
- * same status. Only where libc is already loaded: loading it for this would
- * cost more than it saves (`state`, `list`).
+ * run, no exit listener waits and node writes nothing at exit, _exit ends
+ * the process at once with the same status. Only where libc is already
+ * loaded: loading it for this would cost more than it saves (`state`,
+ * `list`).
  */
 export function exitNowIfIdle(code: number): void {
   if (!libcLoaded() || process.listenerCount('exit') > 0 || writesAtExit() || !nothingLeftToRun()) return;
