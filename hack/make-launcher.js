@@ -10,9 +10,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 const E = require('./entries');
 
-const bundle = E.BUNDLE;
-const readBlob = E.READ_BLOB;
-const fullBlob = E.FULL_BLOB;
 const launcher = path.resolve(__dirname, '..', 'bin', 'tsrun');
 /** Names this install's verdict files (several checkouts may share a machine). */
 const installKey = require('node:crypto').createHash('sha256').update(E.dist).digest('hex').slice(0, 12);
@@ -79,8 +76,8 @@ const READ_VERBS = 'ps|events|spec|features|help|""';
  * Where neither is writable the snapshots are not used.
  */
 function snapshotCheckLines() {
-  const tryBlob = (blob) => `${node} ${flags} --snapshot-blob ${quote(blob)} -- ${quote(bundle)} --version >/dev/null 2>&1`;
-  const newer = (file) => `[ "${file}" -nt ${quote(readBlob)} ] && [ "${file}" -nt ${quote(fullBlob)} ]`;
+  const tryBlob = (blob) => `${node} ${flags} --snapshot-blob ${quote(blob)} -- ${quote(E.BUNDLE)} --version >/dev/null 2>&1`;
+  const newer = (file) => `[ "${file}" -nt ${quote(E.READ_BLOB)} ] && [ "${file}" -nt ${quote(E.FULL_BLOB)} ]`;
   return [
     'snapshot=',
     `if [ ${node} -ef ${quote(E.NODE_REF)} ]; then`,
@@ -90,7 +87,7 @@ function snapshotCheckLines() {
     '  if [ -z "$verdict" ]; then :',
     `  elif ${newer('$verdict.ok')}; then snapshot=1`,
     `  elif ${newer('$verdict.bad')}; then :`,
-    `  elif ${tryBlob(readBlob)} && ${tryBlob(fullBlob)}; then snapshot=1; : >"$verdict.ok" 2>/dev/null`,
+    `  elif ${tryBlob(E.READ_BLOB)} && ${tryBlob(E.FULL_BLOB)}; then snapshot=1; : >"$verdict.ok" 2>/dev/null`,
     '  else : >"$verdict.bad" 2>/dev/null; fi',
     'fi',
   ];
@@ -102,14 +99,14 @@ function startOf(file, cache) {
 }
 
 function execLines() {
-  const entry = fs.existsSync(bundle) ? bundle : E.PLAIN_MAIN;
+  const entry = fs.existsSync(E.BUNDLE) ? E.BUNDLE : E.PLAIN_MAIN;
   const run = `exec ${node} ${flags} ${quote(entry)} "$@"`;
-  const createStart = entry === bundle ? startOf(bundle, E.CREATE_CACHE) : quote(entry);
+  const createStart = entry === E.BUNDLE ? startOf(E.BUNDLE, E.CREATE_CACHE) : quote(entry);
   const create = [`if [ "$verb" = create ]; then`, `  exec ${node} ${flags} ${CREATE_FLAGS} ${createStart} "$@"`, 'fi'];
   const cached = CACHED_VERBS.filter((c) => fs.existsSync(c.bundle) && fs.existsSync(c.cache)).map(
     (c) => `case "$verb" in ${c.verbs}) exec ${node} ${flags} ${startOf(c.bundle, c.cache)} "$@" ;; esac`,
   );
-  if (![readBlob, fullBlob, E.NODE_REF].every((f) => fs.existsSync(f))) return [...FIND_VERB, ...create, ...cached, run];
+  if (![E.READ_BLOB, E.FULL_BLOB, E.NODE_REF].every((f) => fs.existsSync(f))) return [...FIND_VERB, ...create, ...cached, run];
   return [
     ...FIND_VERB,
     ...create,
@@ -118,8 +115,8 @@ function execLines() {
     '# and a V8 configuration that can differ between machines.',
     ...snapshotCheckLines(),
     'if [ -n "$snapshot" ]; then',
-    `  case "$verb" in ${READ_VERBS}) blob=${quote(readBlob)} ;; *) blob=${quote(fullBlob)} ;; esac`,
-    `  exec ${node} ${flags} --snapshot-blob "$blob" -- ${quote(bundle)} "$@"`,
+    `  case "$verb" in ${READ_VERBS}) blob=${quote(E.READ_BLOB)} ;; *) blob=${quote(E.FULL_BLOB)} ;; esac`,
+    `  exec ${node} ${flags} --snapshot-blob "$blob" -- ${quote(E.BUNDLE)} "$@"`,
     'fi',
     run,
   ];
