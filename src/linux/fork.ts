@@ -3,12 +3,15 @@
 //  - V8 marks its heap MADV_DONTFORK, so every mapping is flipped to
 //    MADV_DOFORK before fork() or the child has no heap;
 //  - a GC during that pass can map new DONTFORK pages, so after fork() the
-//    parent checks /proc/self/smaps and, if any range still says `dc`, kills
-//    the child and forks again. The child waits on a pipe for the verdict.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+//    parent compares its own maps with the child's (and, where they differ,
+//    reads smaps for a range still marked `dc`); if the child may lack
+//    memory, it is killed and the fork made again. The child waits on a pipe
+//    for the verdict.
+import { readlinkSync } from 'node:fs';
 import { madvise, MADV_DOFORK } from './memory';
 import { makePipe, readFd, writeFd, closeFd } from './fd';
-import { rawFork, exitNow, waitPid } from './proc';
+import { rawFork, exitNow, waitPid, currentPid } from './proc';
+import { ProcFileBuffer, smapsHasDontforkRange } from './proc-maps';
 import { sendSignal } from './signals';
 
 const MAX_ATTEMPTS = 20;
@@ -28,8 +31,31 @@ export function forkedChildrenMayKeep(fd: number): void {
   parentOnlyFds.delete(fd);
 }
 
+/**
+ * What the checks read goes into buffers off V8's heap: a ~100 KB string is
+ * itself allocated on V8's heap, can make V8 map a new DONTFORK page after
+ * the fork, and the check then finds its own string (measured: most forks
+ * into a new pid namespace failed that way once libseccomp was loaded).
+ * They grow at the first read, so that none is in the startup snapshot.
+ */
+const scratch = {
+  /** This process's maps as the DOFORK pass read them. */
+  passed: new ProcFileBuffer(0),
+  /** This process's maps, read again: before the fork, and after it. */
+  own: new ProcFileBuffer(0),
+  child: new ProcFileBuffer(0),
+  /** Only where the child's maps cannot be read (see childMayLackMemory). */
+  smaps: new ProcFileBuffer(0),
+};
+
+/** Lets the GC take the scratch buffers from a process that will fork no more. */
+export function dropForkScratch(): void {
+  for (const file of Object.values(scratch)) file.drop();
+}
+
 function markAllMappingsForkable(): void {
-  const maps = readFileSync('/proc/self/maps', 'latin1');
+  if (!scratch.passed.read('/proc/self/maps')) throw new Error('fork: cannot read /proc/self/maps');
+  const maps = scratch.passed.text();
   let start = 0;
   while (start < maps.length) {
     let end = maps.indexOf('\n', start);
@@ -46,37 +72,40 @@ function markAllMappingsForkable(): void {
 }
 
 /**
- * smaps is read into this off-heap buffer, never into a JS string: a ~100 KB
- * string is itself allocated on V8's heap, can make V8 map a new DONTFORK
- * page after the fork, and the check then finds its own string (measured:
- * most forks into a new pid namespace failed that way once libseccomp was loaded).
+ * A mapping made or split during the pass (by a GC) may be DONTFORK: the
+ * maps then differ from what the pass read. The pass itself can merge
+ * ranges it made alike, so the first fork of a process may see a change
+ * once; the next pass reads the merged list.
  */
-let smaps = Buffer.alloc(0);
-
-/** Lets the GC take the smaps buffer (1 MiB) from a process that will fork no more. */
-export function dropForkScratch(): void {
-  smaps = Buffer.alloc(0);
+function mappingsChangedSincePass(): boolean {
+  return !scratch.own.read('/proc/self/maps') || !scratch.own.sameAs(scratch.passed);
 }
 
-function someMappingStillDontfork(): boolean {
-  const fd = openSync('/proc/self/smaps', 'r');
-  let length = 0;
+/**
+ * Whether the child, just forked and blocked on its verdict pipe, may lack
+ * part of this process's memory. fork() copies every mapping but the
+ * DONTFORK ones, so a child whose maps read the same as this process's
+ * lacks none. Two maps files cost ~0.5 ms; smaps, which walks every page
+ * for its counters, 1.5-3.5 ms after a fork: it decides only when the two
+ * differ (either side mapped something since the fork), when the child's
+ * maps cannot be read (a non-dumpable parent in a user namespace), or when
+ * /proc is not of this pid namespace.
+ */
+export function childMayLackMemory(pid: number): boolean {
+  if (scratch.own.read('/proc/self/maps') && procShowsThisPidNamespace() && scratch.child.read(`/proc/${pid}/maps`) && scratch.child.sameAs(scratch.own)) {
+    return false;
+  }
+  if (!scratch.smaps.read('/proc/self/smaps')) throw new Error('fork: cannot read /proc/self/smaps');
+  return smapsHasDontforkRange(scratch.smaps);
+}
+
+/** /proc numbers processes as fork() does here only if it is this pid namespace's. */
+function procShowsThisPidNamespace(): boolean {
   try {
-    for (;;) {
-      if (length === smaps.length) smaps = Buffer.concat([smaps, Buffer.alloc(Math.max(smaps.length, 1 << 20))]);
-      const n = readSync(fd, smaps, length, smaps.length - length, null);
-      if (n === 0) break;
-      length += n;
-    }
-  } finally {
-    closeSync(fd);
+    return readlinkSync('/proc/self') === String(currentPid());
+  } catch {
+    return false;
   }
-  for (let at = smaps.indexOf('VmFlags:'); at >= 0 && at < length; at = smaps.indexOf('VmFlags:', at + 1)) {
-    const end = smaps.indexOf(10, at);
-    const flags = smaps.subarray(at, end < 0 || end > length ? length : end);
-    if (flags.indexOf(' dc') >= 0) return true;
-  }
-  return false;
 }
 
 /** V8's gc(), there when node runs with --expose-gc (the launcher passes it); looked up at each use, as the one a snapshot was built with is not this process's. */
@@ -108,8 +137,8 @@ export function forkChild(options: { retry: boolean } = { retry: true }): number
     markAllMappingsForkable();
     // Checking before as well as after makes the after-check rarely fire,
     // which matters where a retry is impossible; where one is possible the
-    // check after is enough (reading smaps costs about a millisecond).
-    if (!options.retry && someMappingStillDontfork()) continue;
+    // check after is enough.
+    if (!options.retry && mappingsChangedSincePass()) continue;
     const verdict = makePipe();
     const pid = rawFork();
     if (pid === 0) {
@@ -122,7 +151,7 @@ export function forkChild(options: { retry: boolean } = { retry: true }): number
       return 0;
     }
     closeFd(verdict.read);
-    if (someMappingStillDontfork()) {
+    if (childMayLackMemory(pid)) {
       sendSignal(pid, 9);
       waitPid(pid);
       closeFd(verdict.write);

@@ -5,7 +5,7 @@ import { dropForkScratch } from './fork';
 import { madvise, mallocTrim, MADV_DONTNEED } from './memory';
 
 /**
- * The fork scratch buffer and a full GC, then malloc's free pages back to
+ * The fork scratch buffers and a full GC, then malloc's free pages back to
  * the kernel, then the clean pages of read-only file mappings (program text
  * and constants of node, libc, koffi) dropped from this process: they stay
  * in the page cache and fault back in, unchanged, when the process runs

@@ -1,0 +1,74 @@
+// /proc/<pid>/maps and smaps, read into reused buffers off the JS heap:
+// fork.ts reads them around every fork, where an allocation on V8's heap can
+// set off the very garbage collection it is checking for (a new DONTFORK page).
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/** A /proc file's latest contents, in a buffer kept from one read to the next. */
+export class ProcFileBuffer {
+  private bytes: Buffer;
+  length = 0;
+
+  constructor(initialSize: number) {
+    this.bytes = Buffer.alloc(initialSize);
+  }
+
+  /** The whole buffer (valid up to `length`): no view is made, so reading it allocates nothing. */
+  get buffer(): Buffer {
+    return this.bytes;
+  }
+
+  /** Reads the whole file; false (contents emptied) when it cannot be opened or read. */
+  read(path: string): boolean {
+    this.length = 0;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      for (;;) {
+        if (this.length === this.bytes.length) this.bytes = Buffer.concat([this.bytes, Buffer.alloc(Math.max(this.bytes.length, 64 << 10))]);
+        const n = readSync(fd, this.bytes, this.length, this.bytes.length - this.length, null);
+        if (n === 0) return true;
+        this.length += n;
+      }
+    } catch {
+      this.length = 0;
+      return false;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Gives the buffer back to the GC (a process that will fork no more); a later read grows it again. */
+  drop(): void {
+    this.bytes = Buffer.alloc(0);
+    this.length = 0;
+  }
+
+  /** The contents as a string (on V8's heap: for a read that no check depends on). */
+  text(): string {
+    return this.bytes.toString('latin1', 0, this.length);
+  }
+
+  sameAs(other: ProcFileBuffer): boolean {
+    return this.length === other.length && this.bytes.compare(other.bytes, 0, other.length, 0, this.length) === 0;
+  }
+}
+
+const NEWLINE = 0x0a;
+const VMFLAGS = Buffer.from('VmFlags:');
+const DONTCOPY_FLAG = Buffer.from(' dc');
+
+/** True when some range of an smaps file carries the `dc` (do not copy on fork) flag. */
+export function smapsHasDontforkRange(smaps: ProcFileBuffer): boolean {
+  const data = smaps.buffer;
+  const length = smaps.length;
+  for (let at = data.indexOf(VMFLAGS); at >= 0 && at < length; at = data.indexOf(VMFLAGS, at + 1)) {
+    const newline = data.indexOf(NEWLINE, at);
+    const flags = data.subarray(at, newline < 0 || newline > length ? length : newline);
+    if (flags.indexOf(DONTCOPY_FLAG) >= 0) return true;
+  }
+  return false;
+}
