@@ -54,7 +54,7 @@ export function dropForkScratch(): void {
 }
 
 function markAllMappingsForkable(): void {
-  if (!scratch.passed.read('/proc/self/maps')) throw new Error('fork: cannot read /proc/self/maps');
+  scratch.passed.readOrThrow('/proc/self/maps');
   const maps = scratch.passed.text();
   let start = 0;
   while (start < maps.length) {
@@ -95,7 +95,7 @@ export function childMayLackMemory(pid: number): boolean {
   if (scratch.own.read('/proc/self/maps') && procShowsThisPidNamespace() && scratch.child.read(`/proc/${pid}/maps`) && scratch.child.sameAs(scratch.own)) {
     return false;
   }
-  if (!scratch.smaps.read('/proc/self/smaps')) throw new Error('fork: cannot read /proc/self/smaps');
+  scratch.smaps.readOrThrow('/proc/self/smaps');
   return smapsHasDontforkRange(scratch.smaps);
 }
 

@@ -7,6 +7,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 export class ProcFileBuffer {
   private bytes: Buffer;
   length = 0;
+  /** Why the last read failed (`open("/proc/1/maps"): EACCES`), or ''. */
+  failure = '';
 
   constructor(initialSize: number) {
     this.bytes = Buffer.alloc(initialSize);
@@ -17,13 +19,15 @@ export class ProcFileBuffer {
     return this.bytes;
   }
 
-  /** Reads the whole file; false (contents emptied) when it cannot be opened or read. */
+  /** Reads the whole file; false (contents emptied, `failure` set) when it cannot be opened or read. */
   read(path: string): boolean {
     this.length = 0;
+    this.failure = '';
     let fd: number;
     try {
       fd = openSync(path, 'r');
-    } catch {
+    } catch (err) {
+      this.failure = `open("${path}"): ${(err as NodeJS.ErrnoException).code ?? err}`;
       return false;
     }
     try {
@@ -33,12 +37,18 @@ export class ProcFileBuffer {
         if (n === 0) return true;
         this.length += n;
       }
-    } catch {
+    } catch (err) {
       this.length = 0;
+      this.failure = `read("${path}"): ${(err as NodeJS.ErrnoException).code ?? err}`;
       return false;
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Reads the whole file, or throws naming the call, the file and the errno. */
+  readOrThrow(path: string): void {
+    if (!this.read(path)) throw new Error(this.failure);
   }
 
   /** Gives the buffer back to the GC (a process that will fork no more); a later read grows it again. */

@@ -40,6 +40,8 @@ describe('the check after a fork', () => {
     assert.equal(b.text(), 'short\n');
     assert.ok(!b.read(join(dir, 'missing')));
     assert.equal(b.length, 0);
+    assert.equal(b.failure, `open("${join(dir, 'missing')}"): ENOENT`);
+    assert.throws(() => b.readOrThrow(join(dir, 'missing')), { message: `open("${join(dir, 'missing')}"): ENOENT` });
   });
 
   it('finds a range smaps marks dc (not copied on fork), and only in VmFlags', () => {
