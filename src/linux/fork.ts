@@ -36,16 +36,15 @@ export function forkedChildrenMayKeep(fd: number): void {
  * itself allocated on V8's heap, can make V8 map a new DONTFORK page after
  * the fork, and the check then finds its own string (measured: most forks
  * into a new pid namespace failed that way once libseccomp was loaded).
- * They grow at the first read, so that none is in the startup snapshot.
  */
 const scratch = {
   /** This process's maps as the DOFORK pass read them. */
-  passed: new ProcFileBuffer(0),
+  passed: new ProcFileBuffer(),
   /** This process's maps, read again: before the fork, and after it. */
-  own: new ProcFileBuffer(0),
-  child: new ProcFileBuffer(0),
+  own: new ProcFileBuffer(),
+  child: new ProcFileBuffer(),
   /** Only where the child's maps cannot be read (see childMayLackMemory). */
-  smaps: new ProcFileBuffer(0),
+  smaps: new ProcFileBuffer(),
 };
 
 /** Lets the GC take the scratch buffers from a process that will fork no more. */

@@ -5,14 +5,11 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 /** A /proc file's latest contents, in a buffer kept from one read to the next. */
 export class ProcFileBuffer {
-  private bytes: Buffer;
+  /** Empty until the first read, so that none is kept in a startup snapshot. */
+  private bytes = Buffer.alloc(0);
   length = 0;
   /** Why the last read failed (`open("/proc/1/maps"): EACCES`), or ''. */
   failure = '';
-
-  constructor(initialSize: number) {
-    this.bytes = Buffer.alloc(initialSize);
-  }
 
   /** The whole buffer (valid up to `length`): no view is made, so reading it allocates nothing. */
   get buffer(): Buffer {

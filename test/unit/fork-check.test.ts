@@ -24,8 +24,8 @@ describe('the check after a fork', () => {
     const text = 'x'.repeat(70_000) + '\nend\n';
     writeFileSync(join(dir, 'a'), text);
     writeFileSync(join(dir, 'b'), text);
-    const a = new ProcFileBuffer(16);
-    const b = new ProcFileBuffer(0);
+    const a = new ProcFileBuffer();
+    const b = new ProcFileBuffer();
     assert.ok(a.read(join(dir, 'a')));
     assert.ok(b.read(join(dir, 'b')));
     assert.equal(a.length, text.length);
@@ -45,7 +45,7 @@ describe('the check after a fork', () => {
   });
 
   it('finds a range smaps marks dc (not copied on fork), and only in VmFlags', () => {
-    const smaps = new ProcFileBuffer(64);
+    const smaps = new ProcFileBuffer();
     const check = (text: string): boolean => {
       writeFileSync(join(dir, 'smaps'), text);
       assert.ok(smaps.read(join(dir, 'smaps')));
@@ -63,9 +63,8 @@ describe('the check after a fork', () => {
     const script = `
       const fs = require('fs');
       const { madvise, MADV_DOFORK } = require(${JSON.stringify(join(LINUX, 'memory.js'))});
-      const { rawFork, waitPid } = require(${JSON.stringify(join(LINUX, 'proc.js'))});
+      const { rawFork, waitPid, exitNow } = require(${JSON.stringify(join(LINUX, 'proc.js'))});
       const { makePipe, readFd, closeFd, writeFd } = require(${JSON.stringify(join(LINUX, 'fd.js'))});
-      const { sendSignal } = require(${JSON.stringify(join(LINUX, 'signals.js'))});
       const { childMayLackMemory } = require(${JSON.stringify(join(LINUX, 'fork.js'))});
       const ranges = () => fs.readFileSync('/proc/self/maps', 'latin1').split('\\n').filter(Boolean)
         .map((l) => l.split(' ')[0].split('-').map((h) => BigInt('0x' + h)));
@@ -79,7 +78,7 @@ describe('the check after a fork', () => {
         madvise(start, end - start, advice);
         const pipe = makePipe();
         const pid = rawFork();
-        if (pid === 0) { readFd(pipe.read, 1); require('${join(LINUX, 'proc.js')}').exitNow(0); }
+        if (pid === 0) { readFd(pipe.read, 1); exitNow(0); }
         const lacks = childMayLackMemory(pid);
         writeFd(pipe.write, 'g');
         const status = waitPid(pid);
