@@ -112,14 +112,38 @@ export class SystemdContainer implements SystemdHost {
     const created = this.session.create(this.id, this.bundle);
     this.pid = created.pid;
     this.session.ok(['start', this.id]);
-    let last: Output | undefined;
+    let last: { status: number | null; stdout: string; stderr: string } | undefined;
     const ready = await waitFor(() => {
-      last = this.run(['systemctl', 'show', '--property=ActiveState', '--value', TARGET]);
+      last = this.askFromOutsideItsCgroup(['systemctl', 'show', '--property=ActiveState', '--value', TARGET]);
       return last.stdout.trim() === 'active';
     }, BOOT_LIMIT_MS, 200);
     if (!ready) {
       const console = [readFileSync(created.out.stdoutPath, 'utf8'), readFileSync(created.out.stderrPath, 'utf8')].join('').trim().split('\n').slice(-15).join('\n');
       throw new Error(`systemd in container ${this.id} did not reach ${TARGET} in ${BOOT_LIMIT_MS / 1000} s (systemctl: status ${last?.status}, ${JSON.stringify((last?.stdout ?? '') + (last?.stderr ?? ''))}); its console:\n${console}`);
+    }
+    this.assertControllersEnabled();
+  }
+
+  /**
+   * Runs a command in the container's namespaces but not in its cgroup
+   * (nsenter joins no cgroup). While systemd boots, a process `tsrun exec`
+   * put in the container's cgroup, the root of systemd's tree, makes its
+   * write of that root's cgroup.subtree_control fail (EBUSY: the no internal
+   * processes rule on v2); systemd goes on without the controllers, and no
+   * scope it makes later has memory.max or pids.max.
+   */
+  private askFromOutsideItsCgroup(command: string[]): { status: number | null; stdout: string; stderr: string } {
+    const namespaces = ['--mount', '--pid', '--ipc', '--uts', '--net'];
+    const r = spawnSync('nsenter', [`--target=${this.pid}`, ...namespaces, '--', ...command], { encoding: 'utf8', timeout: 60000 });
+    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
+  }
+
+  /** On cgroup v2, systemd has enabled controllers at its root: else every scope would lack its limit files. */
+  private assertControllersEnabled(): void {
+    if (!existsSync('/sys/fs/cgroup/cgroup.subtree_control')) return;
+    const enabled = this.run(['cat', '/sys/fs/cgroup/cgroup.subtree_control']);
+    if (enabled.status !== 0 || !/\bmemory\b/.test(enabled.stdout) || !/\bpids\b/.test(enabled.stdout)) {
+      throw new Error(`systemd in container ${this.id} booted without memory and pids enabled at its cgroup root (cgroup.subtree_control: ${JSON.stringify(enabled.stdout + enabled.stderr)})`);
     }
   }
 
