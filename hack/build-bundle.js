@@ -7,11 +7,14 @@
 //   dist/read.js           `state` and `list` alone (src/cli/main-read.ts):
 //                          small enough that compiling it costs less than
 //                          deserialising a snapshot
+//   dist/lifecycle.js      `start`, `delete` and `kill` alone
+//                          (src/cli/main-lifecycle.ts): a quarter of the
+//                          full bundle for the verbs called for every container
 //   dist/*.cache,          V8 code caches of those bundles, made by running
 //   dist/*.create-cache    the verbs that use them (hack/build-code-cache.js),
 //                          started by src/cli/cached-start.ts: for state and
 //                          list; for start, delete and kill; for create (with
-//                          its own flags)
+//                          its own flags, from the full bundle)
 //   dist/snapshot/         V8 startup snapshots of the bundle for the node
 //                          binary running this script: `read.blob` (the
 //                          command line and what state and list run) and
@@ -71,8 +74,8 @@ const lastLine = (r) => (r.stderr || r.stdout || '').trim().split('\n').pop();
 const CODE_CACHES = [
   { cache: E.READ_CACHE, bundle: E.READ_BUNDLE, flags: E.NODE_FLAGS, lines: ['--root', '@root', 'list', '--', '--root', '@root', 'state', 'none'] },
   {
-    cache: E.BUNDLE_CACHE,
-    bundle: E.BUNDLE,
+    cache: E.LIFECYCLE_CACHE,
+    bundle: E.LIFECYCLE_BUNDLE,
     flags: E.NODE_FLAGS,
     lines: ['--root', '@root', 'start', 'none', '--', '--root', '@root', 'delete', '--force', 'none', '--', '--root', '@root', 'kill', 'none', 'TERM'],
   },
@@ -127,6 +130,7 @@ function buildSnapshots() {
 function main() {
   bundle('main.js', E.BUNDLE);
   bundle('main-read.js', E.READ_BUNDLE);
+  bundle('main-lifecycle.js', E.LIFECYCLE_BUNDLE);
   buildCodeCaches();
   const problem = process.argv.includes('--no-snapshot') ? 'not asked for' : buildSnapshots();
   if (problem !== null) {

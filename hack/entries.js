@@ -32,11 +32,13 @@ module.exports = {
   BUNDLE: path.join(dist, 'tsrun.js'),
   /** `state` and `list` alone (src/cli/main-read.ts). */
   READ_BUNDLE: path.join(dist, 'read.js'),
+  /** `start`, `delete` and `kill` alone (src/cli/main-lifecycle.ts). */
+  LIFECYCLE_BUNDLE: path.join(dist, 'lifecycle.js'),
   /** Starts a bundle from a code cache (src/cli/cached-start.ts). */
   CACHED_START: path.join(dist, 'src', 'cli', 'cached-start.js'),
   /** V8 code caches, each for one bundle and one set of flags. */
   READ_CACHE: path.join(dist, 'read.js.cache'),
-  BUNDLE_CACHE: path.join(dist, 'tsrun.js.cache'),
+  LIFECYCLE_CACHE: path.join(dist, 'lifecycle.js.cache'),
   CREATE_CACHE: path.join(dist, 'tsrun.js.create-cache'),
   /** Startup snapshots and the node binary they fit. */
   SNAPSHOT_DIR: path.join(dist, 'snapshot'),

@@ -55,13 +55,13 @@ const CREATE_FLAGS = E.CREATE_FLAGS.join(' ');
  * Verbs run from a bundle and its code cache rather than a snapshot, each
  * measured faster so (README, "Start-up"): state and list from `dist/read.js`,
  * which holds only them (src/cli/main-read.ts); start, delete and kill from
- * the whole bundle, as their paths are short and the full snapshot's heap
- * costs more to load than what they compile. `run` and `exec` compile far
- * more: they keep the snapshot.
+ * `dist/lifecycle.js` (src/cli/main-lifecycle.ts), as their paths are short
+ * and the full snapshot's heap costs more to load than what they compile.
+ * `run` and `exec` compile far more: they keep the snapshot.
  */
 const CACHED_VERBS = [
   { verbs: 'state|list', bundle: E.READ_BUNDLE, cache: E.READ_CACHE },
-  { verbs: 'start|delete|kill', bundle: E.BUNDLE, cache: E.BUNDLE_CACHE },
+  { verbs: 'start|delete|kill', bundle: E.LIFECYCLE_BUNDLE, cache: E.LIFECYCLE_CACHE },
 ];
 
 /** The other verbs that only read: the lighter snapshot loads faster. */

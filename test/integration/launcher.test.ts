@@ -79,7 +79,7 @@ describe('launcher', function () {
     for (const verb of [['start', 'missing'], ['delete', 'missing'], ['kill', 'missing', 'TERM']]) {
       const r = traceLauncher(TSRUN, ['--root', s.root, ...verb]);
       assert.notEqual(r.status, 0);
-      assert.match(r.trace, cached('tsrun\\.js', 'tsrun\\.js\\.cache'), verb[0]);
+      assert.match(r.trace, cached('lifecycle\\.js', 'lifecycle\\.js\\.cache'), verb[0]);
     }
     const ps = traceLauncher(TSRUN, ['--root', s.root, 'ps', 'missing']);
     assert.match(ps.trace, /exec \S+ .*--snapshot-blob \S*read\.blob/);
@@ -103,35 +103,56 @@ describe('launcher', function () {
     assert.doesNotMatch(fallback.trace, /exec \S+ .*--snapshot-blob/);
   });
 
+  /** Runs `calls` from a partial bundle, plain and from its code cache, and from the full CLI: the same status, stdout and stderr. */
+  function assertAnswersAsTheFullCli(bundle: string, calls: string[][]): void {
+    const partial = join(REPO, 'dist', bundle);
+    for (const call of calls) {
+      const args = ['--root', s.root, ...call];
+      const full = spawnSync(process.execPath, [...NODE_FLAGS, join(REPO, 'dist', 'tsrun.js'), ...args], { encoding: 'utf8' });
+      const plain = spawnSync(process.execPath, [...NODE_FLAGS, partial, ...args], { encoding: 'utf8' });
+      const fromCache = spawnSync(process.execPath, [...NODE_FLAGS, CACHED_START, partial, `${partial}.cache`, ...args], { encoding: 'utf8' });
+      for (const [name, r] of [[bundle, plain], [`${bundle} from its cache`, fromCache]] as const) {
+        assert.deepEqual([r.status, r.stdout, r.stderr], [full.status, full.stdout, full.stderr], `${name}: tsrun ${call.join(' ')}`);
+      }
+    }
+  }
+
+  /** Calls that neither of the partial bundles holds: help, the version, other verbs, command lines that do not parse. */
+  const NOT_PLAIN = [['help'], ['--version'], ['frob'], ['features'], ['start', '--help'], ['state', '--help']];
+
   it('answers from read.js exactly as the full CLI would, handing it every call that is not a plain state or list', () => {
     const b = s.bundle(['sleep', '1000']);
     const id = s.id('read');
     s.create(id, b);
-    const READ = join(REPO, 'dist', 'read.js');
-    const calls = [
-      ['state', id],
-      ['list'],
-      ['list', '--format', 'json'],
-      ['state', 'missing'],
-      ['state'],
-      ['list', '--bogus'],
-      ['state', '--help'],
-      ['help'],
-      ['--version'],
-      ['frob'],
-      ['kill', 'missing', 'TERM'],
-      ['features'],
-    ];
-    for (const call of calls) {
-      const args = ['--root', s.root, ...call];
-      const full = spawnSync(process.execPath, [...NODE_FLAGS, join(REPO, 'dist', 'tsrun.js'), ...args], { encoding: 'utf8' });
-      const fromRead = spawnSync(process.execPath, [...NODE_FLAGS, READ, ...args], { encoding: 'utf8' });
-      const fromCache = spawnSync(process.execPath, [...NODE_FLAGS, CACHED_START, READ, `${READ}.cache`, ...args], { encoding: 'utf8' });
-      for (const [name, r] of [['read.js', fromRead], ['read.js from its cache', fromCache]] as const) {
-        assert.deepEqual([r.status, r.stdout, r.stderr], [full.status, full.stdout, full.stderr], `${name}: tsrun ${call.join(' ')}`);
-      }
-    }
+    assertAnswersAsTheFullCli('read.js', [['state', id], ['list'], ['list', '--format', 'json'], ['state', 'missing'], ['state'], ['list', '--bogus'], ['kill', 'missing', 'TERM'], ...NOT_PLAIN]);
     assert.match(spawnSync(TSRUN, ['--root', s.root, 'list'], { encoding: 'utf8' }).stdout, new RegExp(`^${id}\\s+\\d+\\s+created`, 'm'));
+  });
+
+  it('answers from lifecycle.js exactly as the full CLI would, handing it every call that is not a plain start, delete or kill', () => {
+    const b = s.bundle(['sleep', '1000']);
+    const id = s.id('life');
+    s.create(id, b);
+    // On a created container: what each refuses, then a signal of no effect; the rest on ids that do not exist.
+    assertAnswersAsTheFullCli('lifecycle.js', [
+      ['delete', id],
+      ['kill', id, 'FROB'],
+      ['kill', id, '0'],
+      ['start', 'missing'],
+      ['delete', 'missing'],
+      ['delete', '--force', 'missing'],
+      ['kill', 'missing', 'TERM'],
+      ['kill'],
+      ['delete', '--bogus', 'x'],
+      ['state', 'missing'],
+      ['list'],
+      ...NOT_PLAIN,
+    ]);
+    assert.equal(s.state(id).status, 'created');
+    // And the verbs themselves, through the launcher: start, kill, delete.
+    s.ok(['start', id]);
+    s.ok(['kill', id, 'KILL']);
+    s.ok(['delete', '--force', id]);
+    assert.deepEqual(s.rootEntries(), []);
   });
 
   it('runs a bundle whatever its code cache: stale, from other V8 flags, or not one', () => {
