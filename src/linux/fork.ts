@@ -11,7 +11,7 @@ import { readlinkSync } from 'node:fs';
 import { madvise, MADV_DOFORK } from './memory';
 import { makePipe, readFd, writeFd, closeFd } from './fd';
 import { rawFork, exitNow, waitPid, currentPid } from './proc';
-import { ProcFileBuffer, smapsHasDontforkRange } from './proc-maps';
+import { FIRST_SIZE, ProcFileBuffer, smapsHasDontforkRange } from './proc-maps';
 import { sendSignal } from './signals';
 
 const MAX_ATTEMPTS = 20;
@@ -94,8 +94,16 @@ export function childMayLackMemory(pid: number): boolean {
   if (scratch.own.read('/proc/self/maps') && procShowsThisPidNamespace() && scratch.child.read(`/proc/${pid}/maps`) && scratch.child.sameAs(scratch.own)) {
     return false;
   }
+  smapsReads++;
   scratch.smaps.readOrThrow('/proc/self/smaps');
   return smapsHasDontforkRange(scratch.smaps);
+}
+
+let smapsReads = 0;
+
+/** How many checks this process has had to read smaps for (the maps of parent and child differed, or could not be read). */
+export function smapsReadCount(): number {
+  return smapsReads;
 }
 
 /** /proc numbers processes as fork() does here only if it is this pid namespace's. */
@@ -131,6 +139,10 @@ function emptyNewSpace(): void {
  * an error thrown instead of forking again.
  */
 export function forkChild(options: { retry: boolean } = { retry: true }): number {
+  // The buffers read after the fork, grown now: growing one then would
+  // move the end of this process's [heap] (malloc), and its maps would
+  // then differ from the child's, sending every first fork to smaps.
+  for (const file of [scratch.own, scratch.child]) file.reserve(Math.max(FIRST_SIZE, scratch.passed.buffer.length));
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     emptyNewSpace();
     markAllMappingsForkable();

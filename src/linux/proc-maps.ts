@@ -3,6 +3,9 @@
 // set off the very garbage collection it is checking for (a new DONTFORK page).
 import { closeSync, openSync, readSync } from 'node:fs';
 
+/** What a buffer grows to at its first read: a maps file is ~10 KB. */
+export const FIRST_SIZE = 64 << 10;
+
 /** A /proc file's latest contents, in a buffer kept from one read to the next. */
 export class ProcFileBuffer {
   /** Empty until the first read, so that none is kept in a startup snapshot. */
@@ -14,6 +17,18 @@ export class ProcFileBuffer {
   /** The whole buffer (valid up to `length`): no view is made, so reading it allocates nothing. */
   get buffer(): Buffer {
     return this.bytes;
+  }
+
+  /**
+   * Makes room for `bytes` before a read needs it (the contents are emptied).
+   * Growing allocates through malloc, which may move the end of the
+   * process's [heap]; fork.ts has the buffers it reads after a fork grown
+   * before it, so its own maps then read as they were at the fork.
+   */
+  reserve(bytes: number): void {
+    if (this.bytes.length >= bytes) return;
+    this.bytes = Buffer.alloc(bytes);
+    this.length = 0;
   }
 
   /** Reads the whole file; false (contents emptied, `failure` set) when it cannot be opened or read. */
@@ -29,7 +44,7 @@ export class ProcFileBuffer {
     }
     try {
       for (;;) {
-        if (this.length === this.bytes.length) this.bytes = Buffer.concat([this.bytes, Buffer.alloc(Math.max(this.bytes.length, 64 << 10))]);
+        if (this.length === this.bytes.length) this.bytes = Buffer.concat([this.bytes, Buffer.alloc(Math.max(this.bytes.length, FIRST_SIZE))]);
         const n = readSync(fd, this.bytes, this.length, this.bytes.length - this.length, null);
         if (n === 0) return true;
         this.length += n;

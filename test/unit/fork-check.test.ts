@@ -101,4 +101,24 @@ describe('the check after a fork', () => {
     assert.ok(out.copied.includes('false:0'), JSON.stringify(out.copied));
     assert.ok(out.copied.every((v) => v === 'false:0' || v.startsWith('true:')), JSON.stringify(out.copied));
   });
+
+  it("decides a process's first forks from the maps alone: reading them after the fork does not move the parent's [heap]", () => {
+    // Growing a read buffer after the fork (malloc) moved the end of the
+    // parent's [heap]: its maps then differed from the child's, and every
+    // first fork of a process paid for smaps.
+    const script = `
+      const { forkChild, smapsReadCount } = require(${JSON.stringify(join(LINUX, 'fork.js'))});
+      const { waitPid, exitNow } = require(${JSON.stringify(join(LINUX, 'proc.js'))});
+      const statuses = [];
+      for (let i = 0; i < 3; i++) {
+        const pid = forkChild();
+        if (pid === 0) exitNow(0);
+        statuses.push(waitPid(pid).exitCode);
+      }
+      process.stdout.write(JSON.stringify({ statuses, smapsReads: smapsReadCount() }));
+    `;
+    const r = spawnSync(process.execPath, ['--single-threaded', '--expose-gc', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { statuses: [0, 0, 0], smapsReads: 0 });
+  });
 });
