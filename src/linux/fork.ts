@@ -47,6 +47,9 @@ const scratch = {
   smaps: new ProcFileBuffer(),
 };
 
+/** Checks that had to read smaps (see childMayLackMemory). */
+let smapsReads = 0;
+
 /** Lets the GC take the scratch buffers from a process that will fork no more. */
 export function dropForkScratch(): void {
   for (const file of Object.values(scratch)) file.drop();
@@ -98,8 +101,6 @@ export function childMayLackMemory(pid: number): boolean {
   scratch.smaps.readOrThrow('/proc/self/smaps');
   return smapsHasDontforkRange(scratch.smaps);
 }
-
-let smapsReads = 0;
 
 /** How many checks this process has had to read smaps for (the maps of parent and child differed, or could not be read). */
 export function smapsReadCount(): number {

@@ -44,6 +44,9 @@ function repositoryLinkTargets(): string[] {
   return real.startsWith(`${REPO}/`) ? [] : [real];
 }
 
+/** What a command run from outside the container's cgroup answered. */
+type Answer = Pick<Output, 'status' | 'stdout' | 'stderr'>;
+
 export class SystemdContainer implements SystemdHost {
   readonly bundle: Bundle;
   /** Shared with the container at the same path: inner bundles go here. */
@@ -112,7 +115,7 @@ export class SystemdContainer implements SystemdHost {
     const created = this.session.create(this.id, this.bundle);
     this.pid = created.pid;
     this.session.ok(['start', this.id]);
-    let last: { status: number | null; stdout: string; stderr: string } | undefined;
+    let last: Answer | undefined;
     const ready = await waitFor(() => {
       last = this.askFromOutsideItsCgroup(['systemctl', 'show', '--property=ActiveState', '--value', TARGET]);
       return last.stdout.trim() === 'active';
@@ -132,7 +135,7 @@ export class SystemdContainer implements SystemdHost {
    * processes rule on v2); systemd goes on without the controllers, and no
    * scope it makes later has memory.max or pids.max.
    */
-  private askFromOutsideItsCgroup(command: string[]): { status: number | null; stdout: string; stderr: string } {
+  private askFromOutsideItsCgroup(command: string[]): Answer {
     const namespaces = ['--mount', '--pid', '--ipc', '--uts', '--net'];
     const r = spawnSync('nsenter', [`--target=${this.pid}`, ...namespaces, '--', ...command], { encoding: 'utf8', timeout: 60000 });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
