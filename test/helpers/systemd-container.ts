@@ -138,6 +138,8 @@ export class SystemdContainer implements SystemdHost {
   private askFromOutsideItsCgroup(command: string[]): Answer {
     const namespaces = ['--mount', '--pid', '--ipc', '--uts', '--net'];
     const r = spawnSync('nsenter', [`--target=${this.pid}`, ...namespaces, '--', ...command], { encoding: 'utf8', timeout: 60000 });
+    // No nsenter is permanent: say so now rather than poll until the boot limit.
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error(`systemd container ${this.id}: nsenter not found (util-linux)`);
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? String(r.error ?? '') };
   }
 
