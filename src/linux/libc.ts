@@ -7,8 +7,8 @@
 // never calls a C function does not load koffi at all.
 import type Koffi from 'koffi';
 import { dirname, join } from 'node:path';
-import { constants } from 'node:os';
 import { SyscallError } from '../errors';
+import { errnoName } from './errno';
 
 /** Set by the startup-snapshot entry: code in a snapshot may only `require` built-ins. */
 type GlobalWithRequire = typeof globalThis & { tsrunRequire?: NodeJS.Require };
@@ -69,14 +69,7 @@ export const libc = {
   },
 };
 
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) {
-  if (!errnoNames.has(value)) errnoNames.set(value, name);
-}
-
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `errno ${errno}`;
-}
+export { errnoName } from './errno';
 
 /** The errno left by the last koffi call on this thread. */
 export function lastErrno(): number {

@@ -1,7 +1,7 @@
 // Sending signals through Node's own kill(2) binding: the commands that only
 // signal (kill, delete, state) then never pay for loading koffi.
-import { constants } from 'node:os';
 import { SyscallError } from '../errors';
+import { errnoNumber } from './errno';
 
 /** kill(2); returns false when the process does not exist (ESRCH). */
 export function sendSignal(pid: number, signal: number): boolean {
@@ -11,7 +11,6 @@ export function sendSignal(pid: number, signal: number): boolean {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EINVAL';
     if (code === 'ESRCH') return false;
-    const errno = (constants.errno as Record<string, number>)[code] ?? 0;
-    throw new SyscallError('kill', code, errno, `pid ${pid} signal ${signal}`);
+    throw new SyscallError('kill', code, errnoNumber(code), `pid ${pid} signal ${signal}`);
   }
 }
