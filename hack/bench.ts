@@ -26,7 +26,9 @@
 //   /usr/bin/time was not used: its %U and %S have 10 ms steps;
 // - `podman run --rm` of busybox `true` with each runtime (cgroupfs, private
 //   store, image from `podman import` of the rootfs), if podman and conmon
-//   are installed;
+//   are installed; and with runc behind a bare `node -e 0` at each call: the
+//   floor of any runtime podman starts as a node program (podman makes three
+//   calls per container), printed beside the target as a reference;
 // - N concurrent create -> start -> delete --force chains per runtime, each
 //   group with its own state root and a bench-owned parent cgroup: wall,
 //   failed commands, and leaks (state root entries, cgroup dirs, live
@@ -45,7 +47,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSpec } from '../src/spec/default-spec';
-import { cleanup, cpuMs, fmt, forget, invoke, median, newId, now, percentile, progress, ROOTFS, table, tick, TSRUN, waitGone, work, type Runtime } from './bench/common';
+import { cleanup, cpuMs, fmt, forget, invoke, median, newId, NODE_FLOOR_RUNTIME, nodeFloorRuntime, now, percentile, progress, ROOTFS, table, tick, TSRUN, waitGone, work, type Runtime } from './bench/common';
 import { measureLoading } from './bench/loading';
 import { sleepMs } from '../src/linux/sleep';
 import { listGroup, parallelGroup, type GroupResult } from './bench/parallel';
@@ -319,10 +321,18 @@ async function measureLock(n: number): Promise<number[]> {
 
 // ---------------------------------------------------------------- many containers, podman
 
-async function parallelRows(n: number, reps: number): Promise<GroupResult[]> {
+/** runc behind a bare node start at each call (see nodeFloorRuntime), when runc is here. */
+function floorRuntimes(): Runtime[] {
+  if (!runtimes.some((r) => r.name === 'runc')) return [];
+  return [{ name: NODE_FLOOR_RUNTIME, base: [nodeFloorRuntime(runcPath())], root: join(work, `root-${NODE_FLOOR_RUNTIME}`) }];
+}
+
+/** `withFloor`: the floor runtime's groups too (a reference, not a target). */
+async function parallelRows(n: number, reps: number, withFloor = false): Promise<GroupResult[]> {
   const results: GroupResult[] = [];
+  const all = withFloor ? [...runtimes, ...floorRuntimes()] : runtimes;
   for (let rep = 0; rep < reps; rep++) {
-    for (const rt of runtimes) {
+    for (const rt of all) {
       progress(`parallel: ${n} concurrent create+start+delete --force, ${rt.name}, repetition ${rep + 1}/${reps}`);
       const r = await parallelGroup(rt, n, rep, sharedRootfs);
       progress(`  ${fmt(r.wallMs, 0)} ms, ${r.errors.length} failed commands, ${r.leaks.length} leaks`);
@@ -350,7 +360,7 @@ async function podmanRows(runs: number): Promise<PodmanResult | string> {
   const missing = podmanMissing();
   if (missing) return missing;
   const rts = [{ name: 'tsrun', path: TSRUN }];
-  if (runtimes.some((r) => r.name === 'runc')) rts.push({ name: 'runc', path: runcPath() });
+  if (runtimes.some((r) => r.name === 'runc')) rts.push({ name: 'runc', path: runcPath() }, ...floorRuntimes().map((r) => ({ name: r.name, path: r.base[0] })));
   progress(`podman run --rm: ${runs} runs per runtime`);
   return measurePodman(rts, runs, sharedRootfs);
 }
@@ -421,6 +431,17 @@ function againstRunc(measure: string, t: number[], r: number[], limit: number): 
   return [measure, fmt(median(t)), fmt(median(r)), '-', `${fmt(ratio, 2)}x`, `<= ${limit}x runc`, verdict(Number.isFinite(ratio) ? ratio <= limit : undefined)];
 }
 
+/**
+ * Not a target: the same runs with runc behind a bare node start at each
+ * call, the least any runtime that its callers start as a node program can
+ * cost. Its ratio against runc says what a target leaves a node runtime.
+ */
+function floorRow(floor: number[], runc: number[]): string[] {
+  const title = '  floor: runc after node -e 0 per call';
+  if (floor.length === 0) return [title, 'n/a', 'n/a', '-', '-', '(no target)', 'not measured'];
+  return [title, fmt(median(floor)), fmt(median(runc)), '-', `${fmt(median(floor) / median(runc), 2)}x`, '(no target)', 'reference'];
+}
+
 function notMeasured(measure: string, target: string, reason: string): string[] {
   return [measure, 'n/a', 'n/a', '-', '-', target, `not measured (${reason.split('\n')[0].slice(0, 80)})`];
 }
@@ -434,7 +455,10 @@ function summaryRows(res: Results, opts: Options): string[][] {
   const rows = [SUMMARY_HEADER, againstRunc('run of busybox true, wall (ms)', get(res.run, 'tsrun'), get(res.run, 'runc'), 3)];
   const podmanTitle = 'podman run --rm (cgroupfs), wall (ms)';
   if (typeof res.podman === 'string') rows.push(notMeasured(podmanTitle, '<= 1.5x runc', res.podman));
-  else rows.push(againstRunc(podmanTitle, res.podman.wall.get('tsrun') ?? [], res.podman.wall.get('runc') ?? [], 1.5));
+  else {
+    rows.push(againstRunc(podmanTitle, res.podman.wall.get('tsrun') ?? [], res.podman.wall.get('runc') ?? [], 1.5));
+    rows.push(floorRow(res.podman.wall.get(NODE_FLOOR_RUNTIME) ?? [], res.podman.wall.get('runc') ?? []));
+  }
   const stateT = median(get(res.stateCpu, 'tsrun'));
   const nodeClean = median(get(res.floor, 'node'));
   rows.push(['state, CPU (ms)', fmt(stateT), fmt(median(get(res.stateCpu, 'runc'))), fmt(nodeClean), `${fmt(stateT / nodeClean, 2)}x`, '<= 1.3x node -e 0', verdict(stateT / nodeClean <= 1.3)]);
@@ -446,6 +470,8 @@ function summaryRows(res: Results, opts: Options): string[][] {
     const failed = byRuntime(res.wallGroups, 'tsrun').reduce((n, g) => n + g.errors.length, 0);
     if (failed > 0) row[6] += ` (${failed} failed)`;
     rows.push(row);
+    const floor = byRuntime(res.wallGroups, NODE_FLOOR_RUNTIME).map((g) => g.wallMs);
+    rows.push(floorRow(floor, byRuntime(res.wallGroups, 'runc').map((g) => g.wallMs)));
   }
   const leakTitle = `${opts.parallelLeaks} parallel create+start+delete --force, errors+leaks`;
   if (typeof res.leakGroups === 'string') rows.push(notMeasured(leakTitle, '0', res.leakGroups));
@@ -509,7 +535,7 @@ function out(text: string): void {
 }
 
 async function manyContainers(opts: Options, res: Results): Promise<void> {
-  res.wallGroups = await attempt('parallel', () => parallelRows(opts.parallelWall, opts.parallelReps));
+  res.wallGroups = await attempt('parallel', () => parallelRows(opts.parallelWall, opts.parallelReps, true));
   res.leakGroups = await attempt('parallel', () => parallelRows(opts.parallelLeaks, opts.leakReps));
   for (const groups of [res.wallGroups, res.leakGroups]) {
     if (typeof groups === 'string') continue;
@@ -543,6 +569,8 @@ async function main(): Promise<void> {
   if (typeof res.podman !== 'string') {
     const s: Series = { label: 'podman run --rm true', unit: 'ms', values: res.podman.wall };
     out(`\npodman run --rm --network=none (cgroupfs, ${res.podman.driver} store, imported image)\n${table(comparisonRows([s]))}`);
+    const floor = res.podman.wall.get(NODE_FLOOR_RUNTIME) ?? [];
+    if (floor.length > 0) out(`runc after a bare node start per call (the floor of a node runtime): p50 ${fmt(median(floor))} ms, ${fmt(median(floor) / median(res.podman.wall.get('runc') ?? []), 2)}x runc\n`);
     out(res.podman.leaks.length === 0 ? 'podman: no runtime state, libpod cgroup, process or podman record left\n' : problems('podman', [], res.podman.leaks));
   } else out(`\npodman: not measured: ${res.podman}\n`);
   await manyContainers(opts, res);

@@ -3,7 +3,7 @@
 // registry of everything made, so that one cleanup() removes it all, also
 // after a failure or Ctrl-C.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -20,6 +20,30 @@ export interface Runtime {
   /** argv to run a verb, without the verb. */
   base: string[];
   root: string;
+}
+
+/** The name of the floor runtime below (podman looks it up by its file name in runtime_supports_json). */
+export const NODE_FLOOR_RUNTIME = 'runc-after-node';
+
+/**
+ * Writes an executable into the bench's temp dir that starts node as the
+ * tsrun launcher does (its flags, no script, NODE_* unset) and then execs
+ * runc with the same arguments: a runtime that pays node's start-up at
+ * every call and nothing else of tsrun's, the least any runtime written for
+ * node can cost. Returns its path.
+ */
+export function nodeFloorRuntime(runc: string): string {
+  const path = join(work, NODE_FLOOR_RUNTIME);
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = [
+    '#!/bin/sh',
+    'unset NODE_OPTIONS NODE_EXTRA_CA_CERTS',
+    `${quote(process.execPath)} --single-threaded --expose-gc --no-warnings -e 0 || exit 1`,
+    `exec ${quote(runc)} "$@"`,
+    '',
+  ];
+  writeFileSync(path, script.join('\n'), { mode: 0o755 });
+  return path;
 }
 
 // ---------------------------------------------------------------- statistics
@@ -158,11 +182,15 @@ export function invoke(rt: Runtime, args: string[]): { ms: number; stdout: strin
  * bash's `times` prints getrusage(RUSAGE_CHILDREN) to the millisecond;
  * /usr/bin/time's %U/%S only to 10 ms, too coarse for a 20 ms `node -e 0`.
  * bash itself is the parent, so its own start-up is not in that line.
+ * Its stdin is /dev/null: on a socket (node's default stdio) with SHLVL
+ * unset or 0, as when the bench runs detached, Debian's bash takes itself
+ * for a remote shell and runs ~/.bashrc, whose children (~100 ms here, a
+ * pyenv init) then land in that line too.
  */
 export function cpuMs(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
   const errPath = join(work, 'cpu.err');
   const script = 'err=$1; shift; "$@" >/dev/null 2>"$err"; rc=$?; times; exit $rc';
-  const r = spawnSync('bash', ['-c', script, 'bench-cpu', errPath, ...argv], { env, encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync('bash', ['-c', script, 'bench-cpu', errPath, ...argv], { env, encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${readFileSync(errPath, 'utf8')}`);
   const children = r.stdout.trim().split('\n')[1] ?? '';
   const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(children.trim());

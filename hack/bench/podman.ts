@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupMounts, mountsUnder, nextSerial, now, onCleanup, processesMentioning, progress, tick, work } from './common';
+import { cgroupMounts, mountsUnder, nextSerial, NODE_FLOOR_RUNTIME, now, onCleanup, processesMentioning, progress, tick, work } from './common';
 
 const IMAGE = 'localhost/tsrun-bench-busybox:latest';
 /**
@@ -67,7 +67,7 @@ function makeStore(tsrun: string): Store {
   const driver = driverFor(dir);
   const conf = [
     '[engine]', 'cgroup_manager = "cgroupfs"', 'events_logger = "file"', 'lock_type = "file"', `tmp_dir = "${join(dir, 'tmp')}"`,
-    'runtime_supports_json = ["tsrun", "runc", "crun"]', '[engine.runtimes]', `tsrun = ["${tsrun}"]`, '',
+    `runtime_supports_json = ["tsrun", "runc", "crun", "${NODE_FLOOR_RUNTIME}"]`, '[engine.runtimes]', `tsrun = ["${tsrun}"]`, '',
   ];
   writeFileSync(join(dir, 'containers.conf'), conf.join('\n'));
   writeFileSync(join(dir, 'storage.conf'), `[storage]\ndriver = "${driver}"\ngraphroot = "${join(dir, 'root')}"\nrunroot = "${join(dir, 'runroot')}"\n`);
