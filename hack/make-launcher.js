@@ -17,18 +17,6 @@ const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 const node = quote(process.execPath);
 const flags = E.NODE_FLAGS.join(' ');
 
-// Variables that change how node itself starts (not what tsrun does): an
-// inherited NODE_OPTIONS could load code into the process that forks the
-// container, and NODE_EXTRA_CA_CERTS makes node parse a CA bundle (+35 ms)
-// for TLS tsrun never makes. Hooks and containers get only the environment
-// config.json gives them, so unsetting these here changes nothing for them.
-const NODE_STARTUP_VARIABLES = [
-  'NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_PATH', 'NODE_PRESERVE_SYMLINKS',
-  'NODE_REPL_EXTERNAL_MODULE', 'NODE_V8_COVERAGE', 'NODE_COMPILE_CACHE', 'NODE_DEBUG', 'NODE_DEBUG_NATIVE',
-  'NODE_PENDING_DEPRECATION', 'NODE_REDIRECT_WARNINGS', 'NODE_NO_WARNINGS', 'NODE_TLS_REJECT_UNAUTHORIZED',
-  'UV_THREADPOOL_SIZE',
-];
-
 // The verb, found the way the CLI's parser finds it (global options that take
 // a value skip it). Only the choice of snapshot depends on it, never what runs.
 const FIND_VERB = [
@@ -131,7 +119,7 @@ fs.writeFileSync(
     '# needs a process without V8 worker threads), --expose-gc (a scavenge before each fork, see',
     '# src/linux/fork.ts), no warnings on stderr (callers read it), and none of the variables',
     '# that change how node itself starts.',
-    `unset ${NODE_STARTUP_VARIABLES.join(' ')}`,
+    `unset ${E.NODE_STARTUP_VARIABLES.join(' ')}`,
     ...execLines(),
     '',
   ].join('\n'),

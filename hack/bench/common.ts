@@ -25,9 +25,12 @@ export interface Runtime {
 /** The name of the floor runtime below (podman looks it up by its file name in runtime_supports_json). */
 export const NODE_FLOOR_RUNTIME = 'runc-after-node';
 
+/** The launcher's node flags and the variables it unsets (hack/entries.js, shared with make-launcher.js). */
+const LAUNCHER = require(join(REPO, 'hack', 'entries.js')) as { NODE_FLAGS: string[]; NODE_STARTUP_VARIABLES: string[] };
+
 /**
  * Writes an executable into the bench's temp dir that starts node as the
- * tsrun launcher does (its flags, no script, NODE_* unset) and then execs
+ * tsrun launcher does (its flags and environment, no script) and then execs
  * runc with the same arguments: a runtime that pays node's start-up at
  * every call and nothing else of tsrun's, the least any runtime written for
  * node can cost. Returns its path.
@@ -37,8 +40,8 @@ export function nodeFloorRuntime(runc: string): string {
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const script = [
     '#!/bin/sh',
-    'unset NODE_OPTIONS NODE_EXTRA_CA_CERTS',
-    `${quote(process.execPath)} --single-threaded --expose-gc --no-warnings -e 0 || exit 1`,
+    `unset ${LAUNCHER.NODE_STARTUP_VARIABLES.join(' ')}`,
+    `${quote(process.execPath)} ${LAUNCHER.NODE_FLAGS.join(' ')} -e 0 || exit 1`,
     `exec ${quote(runc)} "$@"`,
     '',
   ];

@@ -69,8 +69,6 @@ export const libc = {
   },
 };
 
-export { errnoName } from './errno';
-
 /** The errno left by the last koffi call on this thread. */
 export function lastErrno(): number {
   return koffi.errno();

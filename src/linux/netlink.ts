@@ -2,7 +2,8 @@
 // its acknowledgement or its dump. The socket acts in the network namespace
 // of the process that opened it. Messages are built and parsed in
 // netlink-message.ts. Synchronous calls only: forked children use it too.
-import { errnoName, libc, syscallError } from './libc';
+import { libc, syscallError } from './libc';
+import { errnoName } from './errno';
 import { SyscallError } from '../errors';
 import { closeFd, openSocket } from './fd';
 import {

@@ -4,7 +4,8 @@
 // load-time attributes (TSYNC, LOG, SSB, NNP) do not matter except NNP, which
 // is cleared anyway; the filter flags go straight to seccomp(2) instead.
 import { fstatSync, readSync } from 'node:fs';
-import { check, koffi, libc, rawSyscall, syscallError, syscallNumber, errnoName } from './libc';
+import { check, koffi, libc, rawSyscall, syscallError, syscallNumber } from './libc';
+import { errnoName } from './errno';
 import { closeFd } from './fd';
 import { SyscallError } from '../errors';
 import { NativeMemory } from './native-memory';
